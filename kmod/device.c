@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/vactor: every open file is a port.  SETUP sizes its rings, mmap maps
+ * them, ENTER submits and waits, CALL runs one SQE synchronously, poll
+ * reports a readable CQ.  Closing the last reference puts the port's actors
+ * to sleep (dormant) with every message they had not consumed.
+ */
+#include <linux/fs.h>
+#include <linux/hrtimer.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "vactor.h"
+
+unsigned int vactor_mailbox_max = 1024;
+module_param_named(mailbox_max, vactor_mailbox_max, uint, 0644);
+MODULE_PARM_DESC(mailbox_max, "messages an actor's kernel mailbox holds before senders get EAGAIN");
+
+LIST_HEAD(vactor_ports);
+DEFINE_MUTEX(vactor_ports_lock);
+static atomic_t vactor_port_ids = ATOMIC_INIT(0);
+
+DEFINE_PER_CPU(struct vactor_stats, vactor_stats);
+
+static int vactor_open(struct inode *inode, struct file *file)
+{
+	struct vactor_port *port;
+
+	port = kzalloc(sizeof(*port), GFP_KERNEL_ACCOUNT);
+	if (!port)
+		return -ENOMEM;
+	port->id = atomic_inc_return(&vactor_port_ids);
+	port->pid = get_pid(task_tgid(current));
+	mutex_init(&port->lock);
+	spin_lock_init(&port->cq_lock);
+	INIT_LIST_HEAD(&port->actors);
+	INIT_LIST_HEAD(&port->ready);
+	init_waitqueue_head(&port->wq);
+
+	mutex_lock(&vactor_ports_lock);
+	list_add_tail(&port->node, &vactor_ports);
+	mutex_unlock(&vactor_ports_lock);
+	file->private_data = port;
+	return 0;
+}
+
+static int vactor_release(struct inode *inode, struct file *file)
+{
+	struct vactor_port *port = file->private_data;
+
+	mutex_lock(&vactor_ports_lock);
+	list_del(&port->node);
+	mutex_unlock(&vactor_ports_lock);
+
+	mutex_lock(&port->lock);
+	vactor_port_close_actors(port);
+	mutex_unlock(&port->lock);
+
+	vactor_port_free_rings(port);
+	put_pid(port->pid);
+	kfree(port);
+	return 0;
+}
+
+static struct vactor_port *ready_port(struct file *file)
+{
+	struct vactor_port *port = file->private_data;
+
+	/* Pairs with the release in vactor_ioctl_setup(). */
+	return smp_load_acquire(&port->setup_done) ? port : NULL;
+}
+
+static long vactor_ioctl_setup(struct vactor_port *port, void __user *arg)
+{
+	struct vactor_params p;
+	int ret;
+
+	if (copy_from_user(&p, arg, sizeof(p)))
+		return -EFAULT;
+	mutex_lock(&port->lock);
+	if (port->setup_done) {
+		ret = -EBUSY;
+		goto out;
+	}
+	ret = vactor_port_setup(port, &p);
+	if (ret)
+		goto out;
+	if (copy_to_user(arg, &p, sizeof(p))) {
+		vactor_port_free_rings(port);
+		ret = -EFAULT;
+		goto out;
+	}
+	smp_store_release(&port->setup_done, true);
+out:
+	mutex_unlock(&port->lock);
+	return ret;
+}
+
+struct wait_snap {
+	u32 head;
+	u32 backlog_seq;
+};
+
+/* Something changed since @snap that may let the wait end. */
+static bool wait_done(struct vactor_port *port, u32 min, struct wait_snap *snap)
+{
+	u32 head = READ_ONCE(*port->cq_head);
+
+	return READ_ONCE(port->cq_ktail) - head >= min || head != snap->head ||
+	       READ_ONCE(port->backlog_seq) != snap->backlog_seq;
+}
+
+/* Waits until @min CQEs are ready, moving waiting messages in as room opens. */
+static int vactor_wait_cqes(struct vactor_port *port, u32 min, u32 flags,
+			    u64 timeout_ns)
+{
+	ktime_t deadline = KTIME_MAX, left = KTIME_MAX;
+	struct wait_snap snap;
+	u32 count;
+	int ret;
+
+	if (min > port->cq_entries)
+		return -EINVAL;
+	if (flags & VACTOR_ENTER_TIMEOUT)
+		deadline = ktime_add_ns(ktime_get(), min_t(u64, timeout_ns, KTIME_MAX / 2));
+	for (;;) {
+		snap.backlog_seq = READ_ONCE(port->backlog_seq);
+		snap.head = READ_ONCE(*port->cq_head);
+		vactor_port_flush(port);
+		ret = vactor_cq_count(port, &count);
+		if (ret || count >= min)
+			return ret;
+		if (deadline != KTIME_MAX) {
+			left = ktime_sub(deadline, ktime_get());
+			if (left <= 0)
+				return -ETIME;
+		}
+		ret = wait_event_interruptible_hrtimeout(port->wq,
+							 wait_done(port, min, &snap),
+							 left);
+		if (ret == -ERESTARTSYS)
+			return -EINTR;
+		if (ret)
+			return ret;
+	}
+}
+
+static long vactor_ioctl_enter(struct vactor_port *port, void __user *arg)
+{
+	struct vactor_enter e;
+	int submitted = 0, ret;
+
+	if (copy_from_user(&e, arg, sizeof(e)))
+		return -EFAULT;
+	if ((e.flags & ~VACTOR_ENTER_ALL) || e.resv0 || e.resv[0] || e.resv[1])
+		return -EINVAL;
+	if (e.to_submit) {
+		submitted = vactor_submit(port, e.to_submit);
+		if (submitted < 0)
+			return submitted;
+	}
+	if (!(e.flags & VACTOR_ENTER_GETEVENTS)) {
+		/* Entering is also how a reaper lets waiting messages in. */
+		vactor_port_flush(port);
+		return submitted;
+	}
+	ret = vactor_wait_cqes(port, e.min_complete, e.flags, e.timeout_ns);
+	if (ret && !submitted)
+		return ret;
+	return submitted;
+}
+
+static long vactor_ioctl_call(struct vactor_port *port, void __user *arg)
+{
+	struct vactor_call call;
+	int ret;
+
+	if (copy_from_user(&call.sqe, arg, sizeof(call.sqe)))
+		return -EFAULT;
+	ret = vactor_call(port, &call);
+	if (copy_to_user(arg, &call, sizeof(call)))
+		return -EFAULT;
+	return ret;
+}
+
+static long vactor_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+	struct vactor_port *port;
+
+	if (cmd == VACTOR_IOC_SETUP)
+		return vactor_ioctl_setup(file->private_data, uarg);
+	port = ready_port(file);
+	switch (cmd) {
+	case VACTOR_IOC_ENTER:
+		return port ? vactor_ioctl_enter(port, uarg) : -EBADFD;
+	case VACTOR_IOC_CALL:
+		return port ? vactor_ioctl_call(port, uarg) : -EBADFD;
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int vactor_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct vactor_port *port = ready_port(file);
+
+	return port ? vactor_port_mmap(port, vma) : -EBADFD;
+}
+
+static __poll_t vactor_poll(struct file *file, poll_table *wait)
+{
+	struct vactor_port *port = ready_port(file);
+	__poll_t mask = 0;
+	u32 count;
+
+	if (!port)
+		return EPOLLERR;
+	poll_wait(file, &port->wq, wait);
+	vactor_port_flush(port);
+	if (vactor_cq_count(port, &count))
+		return EPOLLERR;
+	if (count)
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (vactor_sq_has_room(port))
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	return mask;
+}
+
+static const struct file_operations vactor_fops = {
+	.owner = THIS_MODULE,
+	.open = vactor_open,
+	.release = vactor_release,
+	.unlocked_ioctl = vactor_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = vactor_mmap,
+	.poll = vactor_poll,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice vactor_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "vactor",
+	.fops = &vactor_fops,
+	.mode = 0666,
+};
+
+static int __init vactor_init(void)
+{
+	int ret;
+
+	ret = vactor_table_init();
+	if (ret)
+		return ret;
+	ret = vactor_router_init();
+	if (ret)
+		goto err_table;
+	ret = vactor_proc_init();
+	if (ret)
+		goto err_router;
+	ret = misc_register(&vactor_misc);
+	if (ret)
+		goto err_proc;
+	return 0;
+
+err_proc:
+	vactor_proc_exit();
+err_router:
+	vactor_router_exit();
+err_table:
+	vactor_table_exit();
+	return ret;
+}
+
+static void __exit vactor_exit(void)
+{
+	misc_deregister(&vactor_misc);
+	vactor_proc_exit();
+	/* Dormant actors outlive their ports; unloading ends them. */
+	vactor_table_exit();
+	vactor_router_exit();
+}
+
+module_init(vactor_init);
+module_exit(vactor_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("vactor: kernel-resident virtual actors");
+MODULE_AUTHOR("The vactor developers");

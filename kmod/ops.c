@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * SQE operations: one table, one entry per opcode, and a common path that
+ * copies each SQE once, checks what every operation shares (opcode, flags,
+ * reserved fields, the acting actor) and then issues it.  The same path
+ * serves the SQ (vactor_submit) and the synchronous VACTOR_IOC_CALL.
+ */
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+
+#include "vactor.h"
+
+struct vactor_req {
+	struct vactor_port *port;
+	const struct vactor_sqe *sqe;	/* the kernel's own copy */
+	struct vactor_actor *actor;	/* the acting actor, hosted by port */
+	struct vactor_cqe *cqe;
+};
+
+struct vactor_opdef {
+	const char *name;
+	u8 flags;		/* SQE flags the operation accepts */
+	bool acting_actor;	/* sqe->actor must be hosted by this port */
+	bool quiet;		/* completes only on error, unless F_ACK */
+	int (*issue)(struct vactor_req *req);
+};
+
+/* Copies the name of a CREATE or LOOKUP into a zero-padded key. */
+static int req_name(const struct vactor_sqe *sqe, char name[VACTOR_NAME_MAX])
+{
+	memset(name, 0, VACTOR_NAME_MAX);
+	if (sqe->len >= VACTOR_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (memchr(sqe->data, 0, sqe->len))
+		return -EINVAL;
+	memcpy(name, sqe->data, sqe->len);
+	return 0;
+}
+
+static int op_nop(struct vactor_req *req)
+{
+	return 0;
+}
+
+static int op_create(struct vactor_req *req)
+{
+	char name[VACTOR_NAME_MAX];
+	struct vactor_actor *a;
+	int ret;
+
+	ret = req_name(req->sqe, name);
+	if (ret)
+		return ret;
+	a = vactor_actor_create(name, req->sqe->type);
+	if (IS_ERR(a))
+		return PTR_ERR(a);
+	/* Hosted before it is visible, so no other port can take it. */
+	vactor_actor_claim(a, req->port);
+	ret = vactor_actor_publish(a);
+	if (ret) {
+		vactor_actor_detach(a);
+		vactor_actor_discard(a);
+		return ret;
+	}
+	req->cqe->actor = a->id;
+	return 0;
+}
+
+static int op_destroy(struct vactor_req *req)
+{
+	req->cqe->actor = req->actor->id;
+	vactor_actor_destroy(req->actor);
+	return 0;
+}
+
+static int op_lookup(struct vactor_req *req)
+{
+	char name[VACTOR_NAME_MAX];
+	struct vactor_actor *a;
+	int ret;
+
+	ret = req_name(req->sqe, name);
+	if (ret)
+		return ret;
+	if (!name[0])
+		return -EINVAL;
+	a = vactor_actor_get_by_name(name);
+	if (!a)
+		return -ENOENT;
+	req->cqe->actor = a->id;
+	vactor_actor_put(a);
+	return 0;
+}
+
+/* Where a SEND's payload is: inline in the SQE, or in the send area. */
+static int send_payload(struct vactor_req *req, const void **payload)
+{
+	const struct vactor_sqe *sqe = req->sqe;
+
+	if (sqe->len > VACTOR_MSG_MAX)
+		return -EMSGSIZE;
+	if (!(sqe->flags & VACTOR_SQE_F_BUF)) {
+		if (sqe->len > VACTOR_INLINE_MAX)
+			return -EMSGSIZE;
+		*payload = sqe->data;
+		return 0;
+	}
+	if ((u64)sqe->buf_off + sqe->len > req->port->send_mem.size)
+		return -EFAULT;
+	*payload = req->port->send_mem.addr + sqe->buf_off;
+	return 0;
+}
+
+static int op_send(struct vactor_req *req)
+{
+	const struct vactor_sqe *sqe = req->sqe;
+	struct vactor_msg_hdr h = {
+		.source = req->actor->id, .tag = sqe->tag,
+		.user_data = sqe->user_data, .len = sqe->len,
+		.event = VACTOR_EV_MSG,
+	};
+	struct vactor_actor *to;
+	const void *payload;
+	int ret;
+
+	ret = send_payload(req, &payload);
+	if (ret)
+		return ret;
+	to = vactor_actor_get(sqe->target);
+	if (!to)
+		return -ENOENT;
+	h.ts_ns = ktime_get_ns();
+	ret = vactor_send(to, &h, payload);
+	vactor_actor_put(to);
+	if (!ret)
+		WRITE_ONCE(req->actor->msgs_out, req->actor->msgs_out + 1);
+	req->cqe->actor = req->actor->id;
+	return ret;
+}
+
+static int op_host(struct vactor_req *req)
+{
+	struct vactor_actor *a;
+	int ret;
+
+	a = vactor_actor_get(req->sqe->target);
+	if (!a)
+		return -ENOENT;
+	ret = vactor_actor_claim(a, req->port);
+	if (!ret)
+		req->cqe->actor = a->id;
+	vactor_actor_put(a);
+	return ret;
+}
+
+static const struct vactor_opdef vactor_ops[VACTOR_OP_LAST] = {
+	[VACTOR_OP_NOP] = {
+		.name = "nop",
+		.issue = op_nop,
+	},
+	[VACTOR_OP_CREATE] = {
+		.name = "create",
+		.issue = op_create,
+	},
+	[VACTOR_OP_DESTROY] = {
+		.name = "destroy",
+		.acting_actor = true,
+		.issue = op_destroy,
+	},
+	[VACTOR_OP_LOOKUP] = {
+		.name = "lookup",
+		.issue = op_lookup,
+	},
+	[VACTOR_OP_SEND] = {
+		.name = "send",
+		.flags = VACTOR_SQE_F_BUF | VACTOR_SQE_F_ACK,
+		.acting_actor = true,
+		.quiet = true,
+		.issue = op_send,
+	},
+	[VACTOR_OP_HOST] = {
+		.name = "host",
+		.issue = op_host,
+	},
+};
+
+/* The acting actor, if this port hosts it.  port->lock held. */
+static struct vactor_actor *hosted_actor(struct vactor_port *port, u64 id)
+{
+	struct vactor_actor *a;
+
+	/*
+	 * Only this port detaches or destroys its actors, under port->lock,
+	 * so a hosted actor stays valid after the RCU section ends.
+	 */
+	rcu_read_lock();
+	a = vactor_actor_find_rcu(id);
+	if (a && READ_ONCE(a->host) != port)
+		a = NULL;
+	rcu_read_unlock();
+	return a;
+}
+
+static int req_prep(struct vactor_req *req, const struct vactor_opdef **def)
+{
+	const struct vactor_sqe *sqe = req->sqe;
+
+	if (sqe->opcode >= VACTOR_OP_LAST)
+		return -EINVAL;
+	*def = &vactor_ops[sqe->opcode];
+	if (sqe->flags & ~(*def)->flags)
+		return -EINVAL;
+	if (sqe->resv0 || sqe->resv1[0] || sqe->resv1[1])
+		return -EINVAL;
+	if ((*def)->acting_actor) {
+		req->actor = hosted_actor(req->port, sqe->actor);
+		if (!req->actor)
+			return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * Runs one SQE and fills in its completion; returns whether the completion
+ * is to be posted.  port->lock held.
+ */
+static bool vactor_issue(struct vactor_port *port, const struct vactor_sqe *sqe,
+			 struct vactor_cqe *cqe)
+{
+	struct vactor_req req = { .port = port, .sqe = sqe, .cqe = cqe };
+	const struct vactor_opdef *def = NULL;
+	int res;
+
+	memset(cqe, 0, sizeof(*cqe));
+	cqe->event = VACTOR_EV_COMPLETE;
+	cqe->opcode = sqe->opcode;
+	cqe->user_data = sqe->user_data;
+
+	res = req_prep(&req, &def);
+	if (!res)
+		res = def->issue(&req);
+	cqe->res = res;
+	return res || !def->quiet || (sqe->flags & VACTOR_SQE_F_ACK);
+}
+
+int vactor_submit(struct vactor_port *port, u32 to_submit)
+{
+	u32 mask = port->sq_entries - 1;
+	struct vactor_sqe sqe;
+	struct vactor_cqe cqe;
+	u32 n, got, i, posted = 0;
+	int ret;
+
+	mutex_lock(&port->lock);
+	ret = vactor_sq_pending(port, &n);
+	if (ret || !n || !to_submit)
+		goto out;
+	got = vactor_cq_reserve(port, min(n, to_submit));
+	if (!got) {
+		ret = -EBUSY;
+		goto out;
+	}
+	for (i = 0; i < got; i++) {
+		/* One read of the shared entry; only the copy is looked at. */
+		memcpy(&sqe, &port->sqes[(port->sq_khead + i) & mask], sizeof(sqe));
+		if (vactor_issue(port, &sqe, &cqe)) {
+			vactor_cq_post_completion(port, &cqe);
+			posted++;
+		}
+	}
+	port->sq_khead += got;
+	smp_store_release(port->sq_head, port->sq_khead);
+	port->submitted += got;
+	vactor_cq_unreserve(port, got - posted);
+	if (posted)
+		vactor_port_wake(port);
+	ret = got;
+out:
+	mutex_unlock(&port->lock);
+	return ret;
+}
+
+int vactor_call(struct vactor_port *port, struct vactor_call *call)
+{
+	mutex_lock(&port->lock);
+	vactor_issue(port, &call->sqe, &call->cqe);
+	mutex_unlock(&port->lock);
+	return call->cqe.res;
+}

@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The router: every message goes from the sender's submission straight into
+ * the CQ of the port that hosts its target when there is room and nothing
+ * older is waiting; otherwise it waits in the target's mailbox, and the
+ * host's next ENTER or poll moves it.  Per (sender, receiver) order holds
+ * because a message takes the direct path only when the mailbox is empty,
+ * and both paths run under the target's lock.
+ */
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+
+#include "vactor.h"
+
+static struct kmem_cache *msg_cache;
+
+int vactor_router_init(void)
+{
+	msg_cache = KMEM_CACHE(vactor_msg, 0);
+	return msg_cache ? 0 : -ENOMEM;
+}
+
+void vactor_router_exit(void)
+{
+	kmem_cache_destroy(msg_cache);
+}
+
+struct vactor_msg *vactor_msg_alloc(const struct vactor_msg_hdr *h,
+				    const void *payload)
+{
+	struct vactor_msg *m;
+
+	m = kmem_cache_alloc(msg_cache, GFP_KERNEL_ACCOUNT);
+	if (!m)
+		return NULL;
+	m->hdr = *h;
+	m->payload = m->inline_data;
+	if (h->len > VACTOR_INLINE_MAX) {
+		m->payload = kvmalloc(h->len, GFP_KERNEL_ACCOUNT);
+		if (!m->payload) {
+			kmem_cache_free(msg_cache, m);
+			return NULL;
+		}
+	}
+	memcpy(m->payload, payload, h->len);
+	return m;
+}
+
+static void msg_free(struct vactor_msg *m)
+{
+	if (m->payload != m->inline_data)
+		kvfree(m->payload);
+	kmem_cache_free(msg_cache, m);
+}
+
+void vactor_msgs_free(struct list_head *msgs)
+{
+	struct vactor_msg *m, *n;
+
+	list_for_each_entry_safe(m, n, msgs, node)
+		msg_free(m);
+	INIT_LIST_HEAD(msgs);
+}
+
+/*
+ * Moves what fits of @a's mailbox into @port's CQ, oldest first; the moved
+ * messages go on @done for the caller to free outside the locks.  Keeps @a
+ * on the port's ready list exactly while messages remain.  a->lock held.
+ */
+void vactor_mailbox_flush_locked(struct vactor_actor *a,
+				 struct vactor_port *port,
+				 struct list_head *done)
+{
+	struct vactor_msg *m, *n;
+
+	lockdep_assert_held(&a->lock);
+	spin_lock(&port->cq_lock);
+	list_for_each_entry_safe(m, n, &a->mailbox, node) {
+		if (!vactor_cq_post_msg(port, a->id, &m->hdr, m->payload))
+			break;
+		list_move_tail(&m->node, done);
+		a->mailbox_len--;
+		vactor_stat_inc(flushed);
+	}
+	if (list_empty(&a->mailbox))
+		list_del_init(&a->ready_node);
+	else if (list_empty(&a->ready_node))
+		list_add_tail(&a->ready_node, &port->ready);
+	vactor_cq_set_backlog(port);
+	spin_unlock(&port->cq_lock);
+}
+
+/*
+ * Appends @m to @to's mailbox and tries to deliver it.  @bounded: refuse
+ * past vactor_mailbox_max (reports to a sender are never refused: they
+ * carry no payload and at most one exists per message once accepted).
+ */
+static int mailbox_enqueue(struct vactor_actor *to, struct vactor_msg *m,
+			   bool bounded)
+{
+	struct vactor_port *port;
+	LIST_HEAD(done);
+	int ret = 0;
+
+	spin_lock(&to->lock);
+	if (to->state == VACTOR_DEAD) {
+		ret = -ENOENT;
+	} else if (bounded && to->mailbox_len >= READ_ONCE(vactor_mailbox_max)) {
+		ret = -EAGAIN;
+	} else {
+		list_add_tail(&m->node, &to->mailbox);
+		to->mailbox_len++;
+		to->msgs_in++;
+		port = to->host;
+		if (port) {
+			vactor_mailbox_flush_locked(to, port, &done);
+			WRITE_ONCE(port->backlog_seq, port->backlog_seq + 1);
+			vactor_port_wake(port);
+		}
+	}
+	spin_unlock(&to->lock);
+
+	if (ret) {
+		msg_free(m);
+		if (ret == -EAGAIN)
+			vactor_stat_inc(rejected);
+		return ret;
+	}
+	vactor_stat_inc(queued);
+	vactor_msgs_free(&done);
+	return 0;
+}
+
+/* Tries the direct path; true when the message is in the target's CQ. */
+static bool send_direct(struct vactor_actor *to, const struct vactor_msg_hdr *h,
+			const void *payload, bool *full)
+{
+	struct vactor_port *port;
+	bool posted = false;
+
+	spin_lock(&to->lock);
+	port = to->host;
+	*full = to->mailbox_len >= READ_ONCE(vactor_mailbox_max);
+	if (to->state == VACTOR_DEAD) {
+		*full = false;
+		posted = false;
+	} else if (port && list_empty(&to->mailbox)) {
+		spin_lock(&port->cq_lock);
+		posted = vactor_cq_post_msg(port, to->id, h, payload);
+		spin_unlock(&port->cq_lock);
+		if (posted) {
+			to->msgs_in++;
+			vactor_port_wake(port);
+		}
+	}
+	spin_unlock(&to->lock);
+	return posted;
+}
+
+/* Sends a message to @to: 0 once accepted, -ENOENT, -EAGAIN or -ENOMEM. */
+int vactor_send(struct vactor_actor *to, const struct vactor_msg_hdr *h,
+		const void *payload)
+{
+	struct vactor_msg *m;
+	bool full;
+
+	if (send_direct(to, h, payload, &full)) {
+		vactor_stat_inc(sent);
+		vactor_stat_inc(direct);
+		return 0;
+	}
+	if (full) {
+		vactor_stat_inc(rejected);
+		return -EAGAIN;
+	}
+	m = vactor_msg_alloc(h, payload);
+	if (!m)
+		return -ENOMEM;
+	if (!mailbox_enqueue(to, m, true)) {
+		vactor_stat_inc(sent);
+		return 0;
+	}
+	/* mailbox_enqueue freed it: the target died or filled up meanwhile. */
+	return READ_ONCE(to->state) == VACTOR_DEAD ? -ENOENT : -EAGAIN;
+}
+
+/*
+ * Turns messages that can no longer reach @dead_id into reports to their
+ * senders (EV_UNDELIVERED with @res), reusing each message's memory.
+ */
+static void report_undelivered(struct list_head *msgs, u64 dead_id, int res)
+{
+	struct vactor_actor *sender;
+	struct vactor_msg *m, *n;
+
+	list_for_each_entry_safe(m, n, msgs, node) {
+		list_del_init(&m->node);
+		sender = NULL;
+		if (m->hdr.event == VACTOR_EV_MSG)
+			sender = vactor_actor_get(m->hdr.source);
+		if (!sender) {
+			vactor_stat_inc(orphaned);
+			msg_free(m);
+			continue;
+		}
+		if (m->payload != m->inline_data)
+			kvfree(m->payload);
+		m->payload = m->inline_data;
+		m->hdr.event = VACTOR_EV_UNDELIVERED;
+		m->hdr.res = res;
+		m->hdr.source = dead_id;
+		m->hdr.len = 0;
+		m->hdr.cqe_flags = 0;
+		if (mailbox_enqueue(sender, m, false))
+			vactor_stat_inc(orphaned);
+		else
+			vactor_stat_inc(undelivered);
+		vactor_actor_put(sender);
+	}
+}
+
+/* Moves waiting messages into @port's CQ while it has room. */
+void vactor_port_flush(struct vactor_port *port)
+{
+	struct vactor_actor *a;
+	LIST_HEAD(done);
+	bool stuck;
+
+	for (;;) {
+		spin_lock(&port->cq_lock);
+		a = list_first_entry_or_null(&port->ready, struct vactor_actor,
+					     ready_node);
+		/* On the ready list means hosted here: the table holds a ref. */
+		if (a)
+			refcount_inc(&a->ref);
+		spin_unlock(&port->cq_lock);
+		if (!a)
+			return;
+
+		spin_lock(&a->lock);
+		stuck = false;
+		if (a->host == port) {
+			vactor_mailbox_flush_locked(a, port, &done);
+			stuck = !list_empty(&a->mailbox);
+		}
+		spin_unlock(&a->lock);
+		vactor_msgs_free(&done);
+		vactor_actor_put(a);
+		if (stuck)
+			return;
+	}
+}
+
+/*
+ * Makes @port the host of @a, which must have none: -EBUSY if it has one,
+ * -ENOENT if it was destroyed.  Its waiting messages follow.  port->lock held.
+ */
+int vactor_actor_claim(struct vactor_actor *a, struct vactor_port *port)
+{
+	LIST_HEAD(done);
+	int ret = 0;
+
+	lockdep_assert_held(&port->lock);
+	spin_lock(&a->lock);
+	if (a->state == VACTOR_DEAD) {
+		ret = -ENOENT;
+	} else if (a->host) {
+		ret = -EBUSY;
+	} else {
+		a->host = port;
+		a->state = VACTOR_ACTIVE;
+		if (!list_empty(&a->mailbox))
+			vactor_mailbox_flush_locked(a, port, &done);
+	}
+	spin_unlock(&a->lock);
+	if (ret)
+		return ret;
+	list_add_tail(&a->host_node, &port->actors);
+	port->nr_actors++;
+	vactor_msgs_free(&done);
+	vactor_port_wake(port);
+	return 0;
+}
+
+/* @a stays in the table, dormant; its mailbox keeps filling.  host->lock held. */
+void vactor_actor_detach(struct vactor_actor *a)
+{
+	struct vactor_port *port = a->host;
+
+	lockdep_assert_held(&port->lock);
+	spin_lock(&a->lock);
+	spin_lock(&port->cq_lock);
+	list_del_init(&a->ready_node);
+	vactor_cq_set_backlog(port);
+	spin_unlock(&port->cq_lock);
+	a->host = NULL;
+	a->state = VACTOR_DORMANT;
+	spin_unlock(&a->lock);
+	list_del_init(&a->host_node);
+	port->nr_actors--;
+}
+
+/*
+ * Removes @a for good and drops the table's reference: its name is free at
+ * once, the messages waiting for it are reported to their senders.  Its
+ * host's lock is held, if it has one.
+ */
+void vactor_actor_destroy(struct vactor_actor *a)
+{
+	LIST_HEAD(dead);
+
+	vactor_actor_unlink(a);
+	if (a->host)
+		vactor_actor_detach(a);
+	spin_lock(&a->lock);
+	a->state = VACTOR_DEAD;
+	list_splice_init(&a->mailbox, &dead);
+	a->mailbox_len = 0;
+	spin_unlock(&a->lock);
+	report_undelivered(&dead, a->id, -ENOENT);
+	vactor_actor_put(a);
+}
+
+/*
+ * Puts back, at the front of its actor's mailbox, one entry that a closing
+ * port's process had not consumed.  The kernel's slot record says what the
+ * entry was; only the payload bytes come from the shared pages.
+ */
+static void requeue_slot(struct vactor_port *port, u32 idx)
+{
+	const struct vactor_cq_slot *s = &port->cq_slots[idx];
+	struct vactor_msg_hdr h = {
+		.source = s->source, .tag = s->tag, .user_data = s->user_data,
+		.ts_ns = s->ts_ns, .len = s->len, .res = s->res,
+		.event = s->event,
+		.cqe_flags = (s->flags & ~VACTOR_CQE_F_BUF) |
+			     VACTOR_CQE_F_REDELIVERED,
+	};
+	const void *payload = port->cqes[idx].data;
+	struct vactor_actor *a;
+	struct vactor_msg *m;
+
+	if (s->flags & VACTOR_CQE_F_BUF)
+		payload = port->recv_mem.addr + s->buf_off;
+	a = vactor_actor_get(s->actor);
+	if (!a) {
+		vactor_stat_inc(orphaned);	/* its host destroyed it */
+		return;
+	}
+	m = vactor_msg_alloc(&h, payload);
+	if (!m) {
+		pr_warn_ratelimited("vactor: port %u: no memory to keep a message for actor %llu\n",
+				    port->id, a->id);
+		vactor_stat_inc(lost);
+		vactor_actor_put(a);
+		return;
+	}
+	spin_lock(&a->lock);
+	if (a->state != VACTOR_DEAD) {
+		list_add(&m->node, &a->mailbox);
+		a->mailbox_len++;
+		m = NULL;
+	}
+	spin_unlock(&a->lock);
+	if (m) {
+		msg_free(m);
+		vactor_stat_inc(orphaned);
+	} else {
+		vactor_stat_inc(redelivered);
+	}
+	vactor_actor_put(a);
+}
+
+/*
+ * The port is closing: its actors go dormant with every message they had
+ * not consumed.  Posting into the CQ stops first, so that nothing lands in
+ * it while the unconsumed entries are put back, newest first, at the front
+ * of their mailboxes; only then are the actors released for another host.
+ */
+void vactor_port_close_actors(struct vactor_port *port)
+{
+	struct vactor_actor *a, *n;
+	u32 head, tail, mask = port->cq_entries - 1;
+
+	lockdep_assert_held(&port->lock);
+	if (port->cq_slots && vactor_cq_window(port, &head, &tail)) {
+		while (tail != head) {
+			tail--;
+			if (port->cq_slots[tail & mask].event != VACTOR_EV_COMPLETE)
+				requeue_slot(port, tail & mask);
+		}
+	}
+	list_for_each_entry_safe(a, n, &port->actors, host_node)
+		vactor_actor_detach(a);
+}

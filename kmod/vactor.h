@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vactor: private definitions shared by the module's files.
+ *
+ * Lock order (outer to inner):
+ *   port->lock (mutex)  ->  actor->lock  ->  port->cq_lock
+ * vactor_table.lock (mutex) serialises actor creation and removal; lookups
+ * by id or name are lockless under RCU and take a reference.
+ */
+#ifndef _VACTOR_H
+#define _VACTOR_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/pid.h>
+#include <linux/refcount.h>
+#include <linux/rhashtable-types.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/version.h>
+#include <linux/wait.h>
+#include <linux/mm.h>
+#include "uapi/linux/vactor.h"
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
+{
+	vma->vm_flags &= ~flags;
+}
+
+static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
+{
+	vma->vm_flags |= flags;
+}
+#endif
+
+extern unsigned int vactor_mailbox_max;
+
+/* ---- region.c: kernel pages mapped into the port's process ---- */
+
+struct vactor_region {
+	struct page **pages;
+	unsigned int nr_pages;
+	void *addr;		/* vmap of pages */
+	size_t size;		/* nr_pages << PAGE_SHIFT */
+};
+
+int vactor_region_alloc(struct vactor_region *r, size_t size);
+void vactor_region_free(struct vactor_region *r);
+int vactor_region_mmap(struct vactor_region *r, struct vm_area_struct *vma);
+
+/* ---- actor.c: the actor table ---- */
+
+enum vactor_state {
+	VACTOR_DORMANT,
+	VACTOR_ACTIVE,
+	VACTOR_DEAD,
+};
+
+struct vactor_port;
+
+struct vactor_actor {
+	u64 id;
+	char name[VACTOR_NAME_MAX];	/* zero-padded; "" when unnamed */
+	u32 type;
+	refcount_t ref;
+	struct rhash_head name_node;
+	struct rcu_head rcu;
+
+	spinlock_t lock;		/* state, host, mailbox */
+	enum vactor_state state;
+	struct vactor_port *host;	/* NULL unless ACTIVE */
+	struct list_head mailbox;	/* struct vactor_msg, oldest first */
+	unsigned int mailbox_len;
+	struct list_head ready_node;	/* on host->ready, under cq_lock */
+	struct list_head host_node;	/* on host->actors, under host->lock */
+
+	u64 msgs_in;			/* accepted for this actor */
+	u64 msgs_out;			/* sent by it (its host's submitter) */
+};
+
+int vactor_table_init(void);
+void vactor_table_exit(void);
+struct vactor_actor *vactor_actor_create(const char *name, u32 type);
+int vactor_actor_publish(struct vactor_actor *a);
+void vactor_actor_discard(struct vactor_actor *a);
+struct vactor_actor *vactor_actor_get(u64 id);
+struct vactor_actor *vactor_actor_get_by_name(const char *name);
+struct vactor_actor *vactor_actor_find_rcu(u64 id);
+void vactor_actor_put(struct vactor_actor *a);
+void vactor_actor_unlink(struct vactor_actor *a);
+const char *vactor_state_name(enum vactor_state s);
+
+/* Iteration for /proc: returns a referenced actor with id >= *pos. */
+struct vactor_actor *vactor_actor_next(unsigned long *pos);
+
+/* ---- ring.c: the port's rings ---- */
+
+/* What the kernel remembers of each CQE it wrote: userspace can't change it. */
+struct vactor_cq_slot {
+	u64 actor;
+	u64 source;
+	u64 tag;
+	u64 ts_ns;
+	u64 data_start;		/* receive-area position before this entry */
+	u32 len;
+	u32 buf_off;
+	u64 user_data;
+	s32 res;
+	u8 event;
+	u16 flags;
+};
+
+struct vactor_port {
+	u32 id;
+	struct pid *pid;		/* opener's thread group */
+	struct list_head node;		/* vactor_ports, under vactor_ports_lock */
+
+	struct mutex lock;		/* setup, submission, hosted actors */
+	bool setup_done;		/* published with release */
+	struct list_head actors;	/* hosted actors (host_node) */
+	unsigned int nr_actors;
+
+	struct vactor_region sq_mem, cq_mem, send_mem, recv_mem;
+
+	/* SQ: userspace owns tail, the kernel owns head (sq_khead). */
+	u32 *sq_head, *sq_tail, *sq_flags;
+	struct vactor_sqe *sqes;
+	u32 sq_entries;
+	u32 sq_khead;
+
+	/* CQ: the kernel owns tail (cq_ktail), userspace owns head. */
+	spinlock_t cq_lock;		/* everything down to 'ready' */
+	u32 *cq_head, *cq_tail, *cq_flags;
+	struct vactor_cqe *cqes;
+	struct vactor_cq_slot *cq_slots;
+	u32 cq_entries;
+	u32 cq_ktail;
+	u32 cq_reserved;		/* slots held for our own completions */
+	u64 data_tail;			/* receive-area position, free-running */
+	struct list_head ready;		/* hosted actors with waiting messages */
+	bool cq_corrupt;		/* userspace wrote a bad CQ head */
+	bool closing;			/* no more posts into this CQ */
+	u32 backlog_seq;		/* bumped when a message waits for us */
+
+	wait_queue_head_t wq;
+	u64 submitted;			/* SQEs consumed */
+	u64 delivered;			/* messages posted to this CQ */
+};
+
+/* Header of a message the kernel holds (and of one it delivers). */
+struct vactor_msg_hdr {
+	u64 source;
+	u64 tag;
+	u64 user_data;
+	u64 ts_ns;
+	u32 len;
+	s32 res;
+	u8 event;
+	u16 cqe_flags;
+};
+
+struct vactor_msg {
+	struct list_head node;
+	struct vactor_msg_hdr hdr;
+	void *payload;			/* inline_data or a kvmalloc'd buffer */
+	u8 inline_data[VACTOR_INLINE_MAX];
+};
+
+int vactor_port_setup(struct vactor_port *port, struct vactor_params *p);
+void vactor_port_free_rings(struct vactor_port *port);
+int vactor_port_mmap(struct vactor_port *port, struct vm_area_struct *vma);
+u32 vactor_cq_reserve(struct vactor_port *port, u32 want);
+void vactor_cq_unreserve(struct vactor_port *port, u32 n);
+void vactor_cq_post_completion(struct vactor_port *port,
+			       const struct vactor_cqe *cqe);
+bool vactor_cq_post_msg(struct vactor_port *port, u64 actor,
+			const struct vactor_msg_hdr *h, const void *payload);
+int vactor_cq_count(struct vactor_port *port, u32 *count);
+bool vactor_cq_has_room(struct vactor_port *port);
+void vactor_cq_set_backlog(struct vactor_port *port);
+void vactor_port_wake(struct vactor_port *port);
+int vactor_sq_pending(struct vactor_port *port, u32 *pending);
+bool vactor_sq_has_room(struct vactor_port *port);
+bool vactor_cq_window(struct vactor_port *port, u32 *head, u32 *tail);
+
+/* ---- router.c: sending, mailboxes, delivery ---- */
+
+int vactor_router_init(void);
+void vactor_router_exit(void);
+int vactor_send(struct vactor_actor *to, const struct vactor_msg_hdr *h,
+		const void *payload);
+void vactor_port_close_actors(struct vactor_port *port);
+void vactor_mailbox_flush_locked(struct vactor_actor *a,
+				 struct vactor_port *port,
+				 struct list_head *done);
+void vactor_port_flush(struct vactor_port *port);
+void vactor_msgs_free(struct list_head *msgs);
+struct vactor_msg *vactor_msg_alloc(const struct vactor_msg_hdr *h,
+				    const void *payload);
+int vactor_actor_claim(struct vactor_actor *a, struct vactor_port *port);
+void vactor_actor_detach(struct vactor_actor *a);
+void vactor_actor_destroy(struct vactor_actor *a);
+
+/* ---- ops.c: SQE operations ---- */
+
+int vactor_submit(struct vactor_port *port, u32 to_submit);
+int vactor_call(struct vactor_port *port, struct vactor_call *call);
+
+/* ---- device.c / proc.c ---- */
+
+extern struct list_head vactor_ports;
+extern struct mutex vactor_ports_lock;
+int vactor_proc_init(void);
+void vactor_proc_exit(void);
+
+/* Counters for /proc/vactor/stats, per CPU. */
+struct vactor_stats {
+	u64 sent;		/* messages accepted */
+	u64 direct;		/* ...written straight into the target's CQ */
+	u64 queued;		/* ...held in a mailbox first */
+	u64 flushed;		/* mailbox messages later moved into a CQ */
+	u64 rejected;		/* sends refused: mailbox full (EAGAIN) */
+	u64 undelivered;	/* reports to senders of dropped messages */
+	u64 orphaned;		/* dropped with no sender left to tell */
+	u64 redelivered;	/* unconsumed CQEs requeued at port close */
+	u64 lost;		/* requeue impossible (no memory) */
+};
+
+DECLARE_PER_CPU(struct vactor_stats, vactor_stats);
+#define vactor_stat_inc(field) this_cpu_inc(vactor_stats.field)
+
+#endif /* _VACTOR_H */
