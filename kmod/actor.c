@@ -16,7 +16,7 @@
 static struct {
 	struct xarray ids;
 	struct rhashtable names;
-	struct mutex lock;
+	struct mutex lock;	/* insertion and removal, names with ids */
 	u64 last_id;
 } table;
 

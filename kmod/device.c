@@ -21,6 +21,7 @@ module_param_named(mailbox_max, vactor_mailbox_max, uint, 0644);
 MODULE_PARM_DESC(mailbox_max, "messages an actor's kernel mailbox holds before senders get EAGAIN");
 
 LIST_HEAD(vactor_ports);
+/* Guards vactor_ports, the list /proc/vactor/ports walks. */
 DEFINE_MUTEX(vactor_ports_lock);
 static atomic_t vactor_port_ids = ATOMIC_INIT(0);
 
@@ -94,6 +95,7 @@ static long vactor_ioctl_setup(struct vactor_port *port, void __user *arg)
 		ret = -EFAULT;
 		goto out;
 	}
+	/* Rings before the flag: pairs with ready_port(). */
 	smp_store_release(&port->setup_done, true);
 out:
 	mutex_unlock(&port->lock);

@@ -270,6 +270,7 @@ int vactor_submit(struct vactor_port *port, u32 to_submit)
 		}
 	}
 	port->sq_khead += got;
+	/* The SQEs were copied: userspace may reuse their slots. */
 	smp_store_release(port->sq_head, port->sq_khead);
 	port->submitted += got;
 	vactor_cq_unreserve(port, got - posted);

@@ -106,6 +106,7 @@ static int ports_show(struct seq_file *m, void *v)
 		return 0;
 	}
 	port = list_entry(v, struct vactor_port, node);
+	/* Pairs with the release in setup: the rings exist once it is set. */
 	if (!smp_load_acquire(&port->setup_done)) {
 		seq_printf(m, "%u\t%d\t-\t-\t-\t0\t0\t0\t0\n", port->id,
 			   pid_vnr(port->pid));

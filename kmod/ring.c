@@ -8,15 +8,16 @@
  */
 #include <linux/log2.h>
 #include <linux/mm.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
 #include "vactor.h"
 
 #define VACTOR_SQ_DEFAULT	128
-#define VACTOR_SEND_DEFAULT	(256U << 10)
-#define VACTOR_RECV_DEFAULT	(1U << 20)
-#define VACTOR_AREA_MAX		(64U << 20)
+#define VACTOR_SEND_DEFAULT	SZ_256K
+#define VACTOR_RECV_DEFAULT	SZ_1M
+#define VACTOR_AREA_MAX		SZ_64M
 /* Payloads in the receive area are aligned to a cache line. */
 #define VACTOR_DATA_ALIGN	64
 
@@ -165,6 +166,7 @@ int vactor_port_mmap(struct vactor_port *port, struct vm_area_struct *vma)
 /* Entries userspace has published and the kernel not yet consumed. */
 int vactor_sq_pending(struct vactor_port *port, u32 *pending)
 {
+	/* Pairs with userspace's release of the tail after writing SQEs. */
 	u32 tail = smp_load_acquire(port->sq_tail);
 	u32 n = tail - port->sq_khead;
 
@@ -190,6 +192,7 @@ bool vactor_sq_has_room(struct vactor_port *port)
 /* Reads the userspace-written CQ head; false if it can't be right. */
 static bool cq_user_head(struct vactor_port *port, u32 *head)
 {
+	/* Pairs with userspace's release: it is done reading those CQEs. */
 	u32 h = smp_load_acquire(port->cq_head);
 
 	if (port->cq_ktail - h > port->cq_entries) {

@@ -17,12 +17,12 @@
 #include <linux/rhashtable-types.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
-#include <linux/version.h>
 #include <linux/wait.h>
 #include <linux/mm.h>
 #include "uapi/linux/vactor.h"
 
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+/* Kbuild defines VACTOR_HAVE_VM_FLAGS_SET when the kernel has the helpers. */
+#ifndef VACTOR_HAVE_VM_FLAGS_SET
 static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
 {
 	vma->vm_flags &= ~flags;

@@ -11,6 +11,7 @@
 
 #include <linux/types.h>
 #include <linux/ioctl.h>
+#include <linux/const.h>
 
 #define VACTOR_DEVICE		"/dev/vactor"
 
@@ -45,9 +46,9 @@ struct vactor_sqe {
 };
 
 /* The payload is in the send area at buf_off, not inline. */
-#define VACTOR_SQE_F_BUF	(1U << 0)
+#define VACTOR_SQE_F_BUF	_BITUL(0)
 /* Post a completion for a send that succeeded (errors always complete). */
-#define VACTOR_SQE_F_ACK	(1U << 1)
+#define VACTOR_SQE_F_ACK	_BITUL(1)
 #define VACTOR_SQE_F_ALL	(VACTOR_SQE_F_BUF | VACTOR_SQE_F_ACK)
 
 enum vactor_op {
@@ -81,9 +82,9 @@ struct vactor_cqe {
 };
 
 /* The payload is in the receive area at buf_off, not inline. */
-#define VACTOR_CQE_F_BUF	(1U << 0)
+#define VACTOR_CQE_F_BUF	_BITUL(0)
 /* This message was handed to an earlier host and not consumed there. */
-#define VACTOR_CQE_F_REDELIVERED (1U << 1)
+#define VACTOR_CQE_F_REDELIVERED _BITUL(1)
 
 enum vactor_event {
 	VACTOR_EV_COMPLETE = 1,	/* result of an SQE of this port */
@@ -108,7 +109,7 @@ struct vactor_ring_offsets {
 };
 
 /* CQ flags: messages are waiting in kernel mailboxes for CQ space. */
-#define VACTOR_CQ_F_BACKLOG	(1U << 0)
+#define VACTOR_CQ_F_BACKLOG	_BITUL(0)
 
 /* mmap offsets of the four regions of a port. */
 #define VACTOR_OFF_SQ		0x00000000ULL
@@ -130,8 +131,8 @@ struct vactor_params {
 	__u64	resv[4];
 };
 
-#define VACTOR_ENTER_GETEVENTS	(1U << 0)	/* wait for min_complete */
-#define VACTOR_ENTER_TIMEOUT	(1U << 1)	/* ...for at most timeout_ns */
+#define VACTOR_ENTER_GETEVENTS	_BITUL(0)	/* wait for min_complete */
+#define VACTOR_ENTER_TIMEOUT	_BITUL(1)	/* ...for at most timeout_ns */
 #define VACTOR_ENTER_ALL	(VACTOR_ENTER_GETEVENTS | VACTOR_ENTER_TIMEOUT)
 
 struct vactor_enter {
