@@ -132,30 +132,33 @@ static int mailbox_enqueue(struct vactor_actor *to, struct vactor_msg *m,
 	return 0;
 }
 
-/* Tries the direct path; true when the message is in the target's CQ. */
-static bool send_direct(struct vactor_actor *to, const struct vactor_msg_hdr *h,
-			const void *payload, bool *full)
+/*
+ * The direct path: 1 when the message is in the target's CQ, 0 when it has
+ * to wait in the mailbox, -ENOENT or -EAGAIN when it can't be accepted.
+ */
+static int send_direct(struct vactor_actor *to, const struct vactor_msg_hdr *h,
+		       const void *payload)
 {
 	struct vactor_port *port;
-	bool posted = false;
+	int ret = 0;
 
 	spin_lock(&to->lock);
 	port = to->host;
-	*full = to->mailbox_len >= READ_ONCE(vactor_mailbox_max);
 	if (to->state == VACTOR_DEAD) {
-		*full = false;
-		posted = false;
+		ret = -ENOENT;
+	} else if (to->mailbox_len >= READ_ONCE(vactor_mailbox_max)) {
+		ret = -EAGAIN;
 	} else if (port && list_empty(&to->mailbox)) {
 		spin_lock(&port->cq_lock);
-		posted = vactor_cq_post_msg(port, to->id, h, payload);
+		ret = vactor_cq_post_msg(port, to->id, h, payload);
 		spin_unlock(&port->cq_lock);
-		if (posted) {
+		if (ret) {
 			to->msgs_in++;
 			vactor_port_wake(port);
 		}
 	}
 	spin_unlock(&to->lock);
-	return posted;
+	return ret;
 }
 
 /* Sends a message to @to: 0 once accepted, -ENOENT, -EAGAIN or -ENOMEM. */
@@ -163,26 +166,27 @@ int vactor_send(struct vactor_actor *to, const struct vactor_msg_hdr *h,
 		const void *payload)
 {
 	struct vactor_msg *m;
-	bool full;
+	int ret;
 
-	if (send_direct(to, h, payload, &full)) {
+	ret = send_direct(to, h, payload);
+	if (ret == 1) {
 		vactor_stat_inc(sent);
 		vactor_stat_inc(direct);
 		return 0;
 	}
-	if (full) {
-		vactor_stat_inc(rejected);
-		return -EAGAIN;
+	if (ret) {
+		if (ret == -EAGAIN)
+			vactor_stat_inc(rejected);
+		return ret;
 	}
 	m = vactor_msg_alloc(h, payload);
 	if (!m)
 		return -ENOMEM;
-	if (!mailbox_enqueue(to, m, true)) {
+	/* The target may have died or filled up while we allocated. */
+	ret = mailbox_enqueue(to, m, true);
+	if (!ret)
 		vactor_stat_inc(sent);
-		return 0;
-	}
-	/* mailbox_enqueue freed it: the target died or filled up meanwhile. */
-	return READ_ONCE(to->state) == VACTOR_DEAD ? -ENOENT : -EAGAIN;
+	return ret;
 }
 
 /*
