@@ -258,7 +258,8 @@ int vactor_submit(struct vactor_port *port, u32 to_submit)
 		goto out;
 	got = vactor_cq_reserve(port, min(n, to_submit));
 	if (!got) {
-		ret = -EBUSY;
+		/* No room for completions: reap first (or fix the CQ head). */
+		ret = READ_ONCE(port->cq_corrupt) ? -EINVAL : -EBUSY;
 		goto out;
 	}
 	for (i = 0; i < got; i++) {
