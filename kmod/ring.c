@@ -338,7 +338,7 @@ bool vactor_cq_post_msg(struct vactor_port *port, u64 actor,
 		.actor = actor, .source = h->source, .tag = h->tag,
 		.ts_ns = h->ts_ns, .len = h->len, .event = h->event,
 		.flags = h->cqe_flags, .data_start = port->data_tail,
-		.res = h->res,
+		.res = h->res, .user_data = h->user_data,
 	};
 	struct vactor_cqe *cqe;
 	u32 head;
@@ -362,10 +362,11 @@ bool vactor_cq_post_msg(struct vactor_port *port, u64 actor,
 	cqe->buf_off = slot.buf_off;
 	cqe->actor = actor;
 	cqe->source = h->source;
-	/* The sender's user_data is its own business, never the receiver's. */
-	if (h->event == VACTOR_EV_UNDELIVERED)
-		slot.user_data = h->user_data;
-	cqe->user_data = slot.user_data;
+	/*
+	 * The sender's user_data is its own business: the receiver of a
+	 * message never sees it, a report returns it to the sender.
+	 */
+	cqe->user_data = h->event == VACTOR_EV_UNDELIVERED ? h->user_data : 0;
 	cqe->tag = h->tag;
 	cqe->ts_ns = h->ts_ns;
 	cqe->resv = 0;
