@@ -40,29 +40,35 @@ const char *vactor_state_name(enum vactor_state s)
 	return s < ARRAY_SIZE(state_names) ? state_names[s] : "?";
 }
 
-static int table_insert(struct vactor_actor *a)
+/*
+ * Makes @a reachable by id, then by name, so that a name never leads to an
+ * actor without an id.  On failure @a may have been visible by id for a
+ * moment: the caller ends it with vactor_actor_destroy(), never a plain free.
+ */
+int vactor_actor_publish(struct vactor_actor *a)
 {
 	int ret = 0;
 
 	mutex_lock(&table.lock);
-	if (a->name[0])
-		ret = rhashtable_lookup_insert_fast(&table.names, &a->name_node,
-						    name_params);
-	if (ret)
-		goto out;
 	/* Ids are never reused: a stale id can only ever miss. */
 	a->id = ++table.last_id;
 	ret = xa_insert(&table.ids, a->id, a, GFP_KERNEL_ACCOUNT);
-	if (ret && a->name[0])
-		rhashtable_remove_fast(&table.names, &a->name_node, name_params);
-out:
+	if (!ret && a->name[0]) {
+		ret = rhashtable_lookup_insert_fast(&table.names, &a->name_node,
+						    name_params);
+		/* -EBUSY: the table is being resized; the caller may retry. */
+		if (ret == -EBUSY)
+			ret = -EAGAIN;
+		if (ret)
+			xa_erase(&table.ids, a->id);
+	}
 	mutex_unlock(&table.lock);
-	return ret == -EBUSY ? -EEXIST : ret;
+	return ret;
 }
 
 /*
  * A new actor with one reference, owned by the table, not yet visible to
- * lookups; vactor_actor_publish() makes it so.  @name is zero-padded to
+ * lookups: vactor_actor_publish() makes it so.  @name is zero-padded to
  * VACTOR_NAME_MAX bytes ("" for none).
  */
 struct vactor_actor *vactor_actor_create(const char *name, u32 type)
@@ -86,18 +92,6 @@ struct vactor_actor *vactor_actor_create(const char *name, u32 type)
 static void actor_free_rcu(struct rcu_head *rcu)
 {
 	kmem_cache_free(actor_cache, container_of(rcu, struct vactor_actor, rcu));
-}
-
-/* Makes @a reachable by id and name; -EEXIST if the name is taken. */
-int vactor_actor_publish(struct vactor_actor *a)
-{
-	return table_insert(a);
-}
-
-/* Frees an actor that vactor_actor_publish() refused. */
-void vactor_actor_discard(struct vactor_actor *a)
-{
-	kmem_cache_free(actor_cache, a);
 }
 
 void vactor_actor_put(struct vactor_actor *a)

@@ -7,34 +7,65 @@
  */
 #include <linux/fs.h>
 #include <linux/hrtimer.h>
+#include <linux/idr.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "vactor.h"
 
+#define VACTOR_MAILBOX_LIMIT	SZ_1M
+
 unsigned int vactor_mailbox_max = 1024;
-module_param_named(mailbox_max, vactor_mailbox_max, uint, 0644);
-MODULE_PARM_DESC(mailbox_max, "messages an actor's kernel mailbox holds before senders get EAGAIN");
+
+/* 0 would refuse every message that can't go straight into a CQ. */
+static int mailbox_max_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int ret;
+
+	ret = kstrtouint(val, 0, &n);
+	if (ret)
+		return ret;
+	if (n < 1 || n > VACTOR_MAILBOX_LIMIT)
+		return -EINVAL;
+	WRITE_ONCE(vactor_mailbox_max, n);
+	return 0;
+}
+
+static const struct kernel_param_ops mailbox_max_ops = {
+	.set = mailbox_max_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(mailbox_max, &mailbox_max_ops, &vactor_mailbox_max, 0644);
+MODULE_PARM_DESC(mailbox_max, "messages an actor's kernel mailbox holds before senders get EAGAIN (1..1048576)");
 
 LIST_HEAD(vactor_ports);
 /* Guards vactor_ports, the list /proc/vactor/ports walks. */
 DEFINE_MUTEX(vactor_ports_lock);
-static atomic_t vactor_port_ids = ATOMIC_INIT(0);
+static DEFINE_IDA(vactor_port_ida);
 
 DEFINE_PER_CPU(struct vactor_stats, vactor_stats);
 
 static int vactor_open(struct inode *inode, struct file *file)
 {
 	struct vactor_port *port;
+	int ret;
 
 	port = kzalloc(sizeof(*port), GFP_KERNEL_ACCOUNT);
 	if (!port)
 		return -ENOMEM;
-	port->id = atomic_inc_return(&vactor_port_ids);
+	ret = ida_alloc_min(&vactor_port_ida, 1, GFP_KERNEL);
+	if (ret < 0) {
+		kfree(port);
+		return ret;
+	}
+	port->id = ret;
 	port->pid = get_pid(task_tgid(current));
 	mutex_init(&port->lock);
 	spin_lock_init(&port->cq_lock);
@@ -63,6 +94,7 @@ static int vactor_release(struct inode *inode, struct file *file)
 
 	vactor_port_free_rings(port);
 	put_pid(port->pid);
+	ida_free(&vactor_port_ida, port->id);
 	kfree(port);
 	return 0;
 }
@@ -113,7 +145,7 @@ static bool wait_done(struct vactor_port *port, u32 min, struct wait_snap *snap)
 	u32 head = READ_ONCE(*port->cq_head);
 
 	return READ_ONCE(port->cq_ktail) - head >= min || head != snap->head ||
-	       READ_ONCE(port->backlog_seq) != snap->backlog_seq;
+	       atomic_read(&port->backlog_seq) != snap->backlog_seq;
 }
 
 /* Waits until @min CQEs are ready, moving waiting messages in as room opens. */
@@ -130,7 +162,7 @@ static int vactor_wait_cqes(struct vactor_port *port, u32 min, u32 flags,
 	if (flags & VACTOR_ENTER_TIMEOUT)
 		deadline = ktime_add_ns(ktime_get(), min_t(u64, timeout_ns, KTIME_MAX / 2));
 	for (;;) {
-		snap.backlog_seq = READ_ONCE(port->backlog_seq);
+		snap.backlog_seq = atomic_read(&port->backlog_seq);
 		snap.head = READ_ONCE(*port->cq_head);
 		vactor_port_flush(port);
 		ret = vactor_cq_count(port, &count);
@@ -184,7 +216,9 @@ static long vactor_ioctl_call(struct vactor_port *port, void __user *arg)
 	if (copy_from_user(&call.sqe, arg, sizeof(call.sqe)))
 		return -EFAULT;
 	ret = vactor_call(port, &call);
-	if (copy_to_user(arg, &call, sizeof(call)))
+	/* The operation has happened: only its result can still be lost. */
+	if (copy_to_user(arg + offsetof(struct vactor_call, cqe), &call.cqe,
+			 sizeof(call.cqe)))
 		return -EFAULT;
 	return ret;
 }
@@ -248,7 +282,11 @@ static struct miscdevice vactor_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "vactor",
 	.fops = &vactor_fops,
-	.mode = 0666,
+	/*
+	 * Until actors have owners, opening the device reaches every actor:
+	 * root only, and a udev rule may grant a group (admin-guide.rst).
+	 */
+	.mode = 0600,
 };
 
 static int __init vactor_init(void)
@@ -285,6 +323,7 @@ static void __exit vactor_exit(void)
 	/* Dormant actors outlive their ports; unloading ends them. */
 	vactor_table_exit();
 	vactor_router_exit();
+	ida_destroy(&vactor_port_ida);
 }
 
 module_init(vactor_init);

@@ -26,14 +26,20 @@ struct vactor_opdef {
 	int (*issue)(struct vactor_req *req);
 };
 
-/* Copies the name of a CREATE or LOOKUP into a zero-padded key. */
+/*
+ * Copies the name of a CREATE or LOOKUP into a zero-padded key.  Control
+ * characters are refused: names are printed one per line in /proc.
+ */
 static int req_name(const struct vactor_sqe *sqe, char name[VACTOR_NAME_MAX])
 {
+	u32 i;
+
 	memset(name, 0, VACTOR_NAME_MAX);
 	if (sqe->len >= VACTOR_NAME_MAX)
 		return -ENAMETOOLONG;
-	if (memchr(sqe->data, 0, sqe->len))
-		return -EINVAL;
+	for (i = 0; i < sqe->len; i++)
+		if (sqe->data[i] < 0x20 || sqe->data[i] == 0x7f)
+			return -EINVAL;
 	memcpy(name, sqe->data, sqe->len);
 	return 0;
 }
@@ -55,12 +61,12 @@ static int op_create(struct vactor_req *req)
 	a = vactor_actor_create(name, req->sqe->type);
 	if (IS_ERR(a))
 		return PTR_ERR(a);
-	/* Hosted before it is visible, so no other port can take it. */
+	/* Hosted before it is visible (can't fail: nobody else knows it). */
 	vactor_actor_claim(a, req->port);
 	ret = vactor_actor_publish(a);
 	if (ret) {
-		vactor_actor_detach(a);
-		vactor_actor_discard(a);
+		/* Whatever reached it meanwhile is reported to its senders. */
+		vactor_actor_destroy(a);
 		return ret;
 	}
 	req->cqe->actor = a->id;
@@ -270,13 +276,13 @@ int vactor_submit(struct vactor_port *port, u32 to_submit)
 			posted++;
 		}
 	}
-	port->sq_khead += got;
+	WRITE_ONCE(port->sq_khead, port->sq_khead + got);
 	/* The SQEs were copied: userspace may reuse their slots. */
 	smp_store_release(port->sq_head, port->sq_khead);
-	port->submitted += got;
+	WRITE_ONCE(port->submitted, port->submitted + got);
 	vactor_cq_unreserve(port, got - posted);
-	if (posted)
-		vactor_port_wake(port);
+	/* Completions for other threads, SQ room for epoll writers. */
+	vactor_port_wake(port);
 	ret = got;
 out:
 	mutex_unlock(&port->lock);

@@ -35,6 +35,8 @@ static void ring_offsets(struct vactor_ring_offsets *o, u32 entries)
 	o->ring_mask = entries - 1;
 	o->ring_entries = entries;
 	o->entries = VACTOR_RING_ENTRIES;
+	o->resv[0] = 0;
+	o->resv[1] = 0;
 }
 
 static int setup_check(struct vactor_params *p)
@@ -301,7 +303,7 @@ static bool data_alloc(struct vactor_port *port, u32 cq_head, u32 len,
 static void cq_commit(struct vactor_port *port, struct vactor_cq_slot *slot)
 {
 	port->cq_slots[port->cq_ktail & (port->cq_entries - 1)] = *slot;
-	port->cq_ktail++;
+	WRITE_ONCE(port->cq_ktail, port->cq_ktail + 1);
 	/* Publish the entry before the tail that makes it visible. */
 	smp_store_release(port->cq_tail, port->cq_ktail);
 }
@@ -377,7 +379,7 @@ bool vactor_cq_post_msg(struct vactor_port *port, u64 actor,
 		memset(cqe->data, 0, VACTOR_INLINE_MAX);
 	}
 	cq_commit(port, &slot);
-	port->delivered++;
+	WRITE_ONCE(port->delivered, port->delivered + 1);
 	return true;
 }
 
@@ -411,8 +413,10 @@ bool vactor_cq_window(struct vactor_port *port, u32 *head, u32 *tail)
 	*tail = port->cq_ktail;
 	port->closing = true;
 	spin_unlock(&port->cq_lock);
-	if (!ok)
-		pr_warn("vactor: port %u closed with a corrupted CQ head: its unconsumed messages can't be told apart and are dropped\n",
-			port->id);
+	if (!ok) {
+		vactor_stat_inc(lost);
+		pr_warn_ratelimited("vactor: port %u closed with a corrupted CQ head: its unconsumed messages can't be told apart and are dropped\n",
+				    port->id);
+	}
 	return ok;
 }

@@ -68,11 +68,12 @@ void vactor_msgs_free(struct list_head *msgs)
  * messages go on @done for the caller to free outside the locks.  Keeps @a
  * on the port's ready list exactly while messages remain.  a->lock held.
  */
-void vactor_mailbox_flush_locked(struct vactor_actor *a,
-				 struct vactor_port *port,
-				 struct list_head *done)
+unsigned int vactor_mailbox_flush_locked(struct vactor_actor *a,
+					 struct vactor_port *port,
+					 struct list_head *done)
 {
 	struct vactor_msg *m, *n;
+	unsigned int moved = 0;
 
 	lockdep_assert_held(&a->lock);
 	spin_lock(&port->cq_lock);
@@ -81,6 +82,7 @@ void vactor_mailbox_flush_locked(struct vactor_actor *a,
 			break;
 		list_move_tail(&m->node, done);
 		a->mailbox_len--;
+		moved++;
 		vactor_stat_inc(flushed);
 	}
 	if (list_empty(&a->mailbox))
@@ -89,6 +91,7 @@ void vactor_mailbox_flush_locked(struct vactor_actor *a,
 		list_add_tail(&a->ready_node, &port->ready);
 	vactor_cq_set_backlog(port);
 	spin_unlock(&port->cq_lock);
+	return moved;
 }
 
 /*
@@ -111,11 +114,11 @@ static int mailbox_enqueue(struct vactor_actor *to, struct vactor_msg *m,
 	} else {
 		list_add_tail(&m->node, &to->mailbox);
 		to->mailbox_len++;
-		to->msgs_in++;
+		WRITE_ONCE(to->msgs_in, to->msgs_in + 1);
 		port = to->host;
 		if (port) {
 			vactor_mailbox_flush_locked(to, port, &done);
-			WRITE_ONCE(port->backlog_seq, port->backlog_seq + 1);
+			atomic_inc(&port->backlog_seq);
 			vactor_port_wake(port);
 		}
 	}
@@ -153,7 +156,7 @@ static int send_direct(struct vactor_actor *to, const struct vactor_msg_hdr *h,
 		ret = vactor_cq_post_msg(port, to->id, h, payload);
 		spin_unlock(&port->cq_lock);
 		if (ret) {
-			to->msgs_in++;
+			WRITE_ONCE(to->msgs_in, to->msgs_in + 1);
 			vactor_port_wake(port);
 		}
 	}
@@ -224,9 +227,13 @@ static void report_undelivered(struct list_head *msgs, u64 dead_id, int res)
 	}
 }
 
-/* Moves waiting messages into @port's CQ while it has room. */
+/*
+ * Moves waiting messages into @port's CQ while it has room, and wakes the
+ * port's other waiters (threads in ENTER, epoll) if it moved any.
+ */
 void vactor_port_flush(struct vactor_port *port)
 {
+	unsigned int moved = 0;
 	struct vactor_actor *a;
 	LIST_HEAD(done);
 	bool stuck;
@@ -240,20 +247,22 @@ void vactor_port_flush(struct vactor_port *port)
 			refcount_inc(&a->ref);
 		spin_unlock(&port->cq_lock);
 		if (!a)
-			return;
+			break;
 
 		spin_lock(&a->lock);
 		stuck = false;
 		if (a->host == port) {
-			vactor_mailbox_flush_locked(a, port, &done);
+			moved += vactor_mailbox_flush_locked(a, port, &done);
 			stuck = !list_empty(&a->mailbox);
 		}
 		spin_unlock(&a->lock);
 		vactor_msgs_free(&done);
 		vactor_actor_put(a);
 		if (stuck)
-			return;
+			break;
 	}
+	if (moved)
+		vactor_port_wake(port);
 }
 
 /*
@@ -272,7 +281,7 @@ int vactor_actor_claim(struct vactor_actor *a, struct vactor_port *port)
 	} else if (a->host) {
 		ret = -EBUSY;
 	} else {
-		a->host = port;
+		WRITE_ONCE(a->host, port);
 		a->state = VACTOR_ACTIVE;
 		if (!list_empty(&a->mailbox))
 			vactor_mailbox_flush_locked(a, port, &done);
@@ -281,28 +290,46 @@ int vactor_actor_claim(struct vactor_actor *a, struct vactor_port *port)
 	if (ret)
 		return ret;
 	list_add_tail(&a->host_node, &port->actors);
-	port->nr_actors++;
+	WRITE_ONCE(port->nr_actors, port->nr_actors + 1);
 	vactor_msgs_free(&done);
 	vactor_port_wake(port);
 	return 0;
 }
 
-/* @a stays in the table, dormant; its mailbox keeps filling.  host->lock held. */
-void vactor_actor_detach(struct vactor_actor *a)
+/*
+ * Takes @a off its host and puts it in @state, in one critical section so
+ * that no other port can claim it in between.  The host's lock is held.
+ */
+static void actor_leave_host(struct vactor_actor *a, enum vactor_state state,
+			     struct list_head *mailbox)
 {
 	struct vactor_port *port = a->host;
 
-	lockdep_assert_held(&port->lock);
 	spin_lock(&a->lock);
-	spin_lock(&port->cq_lock);
-	list_del_init(&a->ready_node);
-	vactor_cq_set_backlog(port);
-	spin_unlock(&port->cq_lock);
-	a->host = NULL;
-	a->state = VACTOR_DORMANT;
+	if (port) {
+		lockdep_assert_held(&port->lock);
+		spin_lock(&port->cq_lock);
+		list_del_init(&a->ready_node);
+		vactor_cq_set_backlog(port);
+		spin_unlock(&port->cq_lock);
+	}
+	WRITE_ONCE(a->host, NULL);
+	a->state = state;
+	if (mailbox) {
+		list_splice_init(&a->mailbox, mailbox);
+		a->mailbox_len = 0;
+	}
 	spin_unlock(&a->lock);
-	list_del_init(&a->host_node);
-	port->nr_actors--;
+	if (port) {
+		list_del_init(&a->host_node);
+		WRITE_ONCE(port->nr_actors, port->nr_actors - 1);
+	}
+}
+
+/* @a stays in the table, dormant; its mailbox keeps filling.  host->lock held. */
+void vactor_actor_detach(struct vactor_actor *a)
+{
+	actor_leave_host(a, VACTOR_DORMANT, NULL);
 }
 
 /*
@@ -315,13 +342,7 @@ void vactor_actor_destroy(struct vactor_actor *a)
 	LIST_HEAD(dead);
 
 	vactor_actor_unlink(a);
-	if (a->host)
-		vactor_actor_detach(a);
-	spin_lock(&a->lock);
-	a->state = VACTOR_DEAD;
-	list_splice_init(&a->mailbox, &dead);
-	a->mailbox_len = 0;
-	spin_unlock(&a->lock);
+	actor_leave_host(a, VACTOR_DEAD, &dead);
 	report_undelivered(&dead, a->id, -ENOENT);
 	vactor_actor_put(a);
 }

@@ -83,7 +83,6 @@ int vactor_table_init(void);
 void vactor_table_exit(void);
 struct vactor_actor *vactor_actor_create(const char *name, u32 type);
 int vactor_actor_publish(struct vactor_actor *a);
-void vactor_actor_discard(struct vactor_actor *a);
 struct vactor_actor *vactor_actor_get(u64 id);
 struct vactor_actor *vactor_actor_get_by_name(const char *name);
 struct vactor_actor *vactor_actor_find_rcu(u64 id);
@@ -141,7 +140,7 @@ struct vactor_port {
 	struct list_head ready;		/* hosted actors with waiting messages */
 	bool cq_corrupt;		/* userspace wrote a bad CQ head */
 	bool closing;			/* no more posts into this CQ */
-	u32 backlog_seq;		/* bumped when a message waits for us */
+	atomic_t backlog_seq;		/* bumped when a message waits for us */
 
 	wait_queue_head_t wq;
 	u64 submitted;			/* SQEs consumed */
@@ -191,9 +190,9 @@ void vactor_router_exit(void);
 int vactor_send(struct vactor_actor *to, const struct vactor_msg_hdr *h,
 		const void *payload);
 void vactor_port_close_actors(struct vactor_port *port);
-void vactor_mailbox_flush_locked(struct vactor_actor *a,
-				 struct vactor_port *port,
-				 struct list_head *done);
+unsigned int vactor_mailbox_flush_locked(struct vactor_actor *a,
+					 struct vactor_port *port,
+					 struct list_head *done);
 void vactor_port_flush(struct vactor_port *port);
 void vactor_msgs_free(struct list_head *msgs);
 struct vactor_msg *vactor_msg_alloc(const struct vactor_msg_hdr *h,
