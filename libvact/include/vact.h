@@ -72,7 +72,10 @@ int vact_submit_and_wait(struct vact_port *port, unsigned int wait_nr,
 
 /* Number of CQEs ready to reap. */
 unsigned int vact_cq_ready(const struct vact_port *port);
-/* First ready CQE without consuming it; -EAGAIN when none. */
+/*
+ * First ready CQE without consuming it; -EAGAIN when none.  An empty CQ with
+ * VACTOR_CQ_F_BACKLOG set is refilled first (one ENTER).
+ */
 int vact_peek_cqe(struct vact_port *port, struct vactor_cqe **cqe);
 /* Waits for a CQE (submitting pending SQEs); timeout_ns < 0: forever. */
 int vact_wait_cqe(struct vact_port *port, struct vactor_cqe **cqe,
