@@ -15,6 +15,12 @@
 
 static struct kmem_cache *msg_cache;
 
+/*
+ * Messages moved from a mailbox per hold of the locks: up to 64 KiB each is
+ * copied with preemption off, so a full receive area moves in pieces.
+ */
+#define VACTOR_FLUSH_BATCH	16
+
 int vactor_router_init(void)
 {
 	msg_cache = KMEM_CACHE(vactor_msg, 0);
@@ -64,9 +70,10 @@ void vactor_msgs_free(struct list_head *msgs)
 }
 
 /*
- * Moves what fits of @a's mailbox into @port's CQ, oldest first; the moved
- * messages go on @done for the caller to free outside the locks.  Keeps @a
- * on the port's ready list exactly while messages remain.  a->lock held.
+ * Moves what fits of @a's mailbox into @port's CQ, oldest first and at most
+ * VACTOR_FLUSH_BATCH; the moved messages go on @done for the caller to free
+ * outside the locks.  Keeps @a on the port's ready list exactly while
+ * messages remain.  a->lock held.  Returns how many it moved.
  */
 unsigned int vactor_mailbox_flush_locked(struct vactor_actor *a,
 					 struct vactor_port *port,
@@ -78,7 +85,8 @@ unsigned int vactor_mailbox_flush_locked(struct vactor_actor *a,
 	lockdep_assert_held(&a->lock);
 	spin_lock(&port->cq_lock);
 	list_for_each_entry_safe(m, n, &a->mailbox, node) {
-		if (!vactor_cq_post_msg(port, a->id, &m->hdr, m->payload))
+		if (moved == VACTOR_FLUSH_BATCH ||
+		    !vactor_cq_post_msg(port, a->id, &m->hdr, m->payload))
 			break;
 		list_move_tail(&m->node, done);
 		a->mailbox_len--;
@@ -233,7 +241,7 @@ static void report_undelivered(struct list_head *msgs, u64 dead_id, int res)
  */
 void vactor_port_flush(struct vactor_port *port)
 {
-	unsigned int moved = 0;
+	unsigned int n, moved = 0;
 	struct vactor_actor *a;
 	LIST_HEAD(done);
 	bool stuck;
@@ -252,8 +260,10 @@ void vactor_port_flush(struct vactor_port *port)
 		spin_lock(&a->lock);
 		stuck = false;
 		if (a->host == port) {
-			moved += vactor_mailbox_flush_locked(a, port, &done);
-			stuck = !list_empty(&a->mailbox);
+			n = vactor_mailbox_flush_locked(a, port, &done);
+			moved += n;
+			/* Messages left though the batch wasn't used up: no room. */
+			stuck = n < VACTOR_FLUSH_BATCH && !list_empty(&a->mailbox);
 		}
 		spin_unlock(&a->lock);
 		vactor_msgs_free(&done);
