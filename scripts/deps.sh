@@ -12,7 +12,7 @@ set -euo pipefail
 
 base_pkgs=(build-essential bc bison flex libelf-dev libssl-dev pkg-config cpio
 	   qemu-system-x86 busybox-static liburing-dev sparse linux-source-6.1
-	   xz-utils kmod)
+	   xz-utils kmod perl)
 
 # The Debian kernels the VM runner boots: "<suite> <flavour-metapackage>".
 kernel_suites=(bookworm bookworm-backports)
