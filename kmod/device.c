@@ -52,6 +52,46 @@ static DEFINE_IDA(vactor_port_ida);
 
 DEFINE_PER_CPU(struct vactor_stats, vactor_stats);
 
+/* Who opened the port, in which namespace: fixed for the port's life. */
+static int port_identify(struct vactor_port *port)
+{
+	int ret = -ENOMEM;
+
+	port->user = vactor_user_get(current_euid());
+	if (!port->user)
+		return -ENOMEM;
+	ret = vactor_user_add_port(port->user);
+	if (ret)
+		goto err_user;
+	port->table = vactor_table_get_current();
+	if (!port->table) {
+		ret = -ENOMEM;
+		goto err_port;
+	}
+	port->admin = vactor_table_capable(port->table);
+	ret = ida_alloc_min(&vactor_port_ida, 1, GFP_KERNEL);
+	if (ret < 0)
+		goto err_table;
+	port->id = ret;
+	return 0;
+
+err_table:
+	vactor_table_put(port->table);
+err_port:
+	vactor_user_sub_port(port->user);
+err_user:
+	vactor_user_put(port->user);
+	return ret;
+}
+
+static void port_forget(struct vactor_port *port)
+{
+	ida_free(&vactor_port_ida, port->id);
+	vactor_table_put(port->table);
+	vactor_user_sub_port(port->user);
+	vactor_user_put(port->user);
+}
+
 static int vactor_open(struct inode *inode, struct file *file)
 {
 	struct vactor_port *port;
@@ -60,12 +100,11 @@ static int vactor_open(struct inode *inode, struct file *file)
 	port = kzalloc(sizeof(*port), GFP_KERNEL_ACCOUNT);
 	if (!port)
 		return -ENOMEM;
-	ret = ida_alloc_min(&vactor_port_ida, 1, GFP_KERNEL);
-	if (ret < 0) {
+	ret = port_identify(port);
+	if (ret) {
 		kfree(port);
 		return ret;
 	}
-	port->id = ret;
 	port->pid = get_pid(task_tgid(current));
 	mutex_init(&port->lock);
 	spin_lock_init(&port->cq_lock);
@@ -94,7 +133,7 @@ static int vactor_release(struct inode *inode, struct file *file)
 
 	vactor_port_free_rings(port);
 	put_pid(port->pid);
-	ida_free(&vactor_port_ida, port->id);
+	port_forget(port);
 	kfree(port);
 	return 0;
 }

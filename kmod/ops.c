@@ -58,7 +58,10 @@ static int op_create(struct vactor_req *req)
 	ret = req_name(req->sqe, name);
 	if (ret)
 		return ret;
-	a = vactor_actor_create(name, req->sqe->type);
+	a = vactor_actor_create(req->port->table, req->port->user, name,
+				req->sqe->type,
+				req->sqe->flags & VACTOR_SQE_F_PUBLIC ?
+				VACTOR_ACTOR_PUBLIC : 0);
 	if (IS_ERR(a))
 		return PTR_ERR(a);
 	/* Hosted before it is visible (can't fail: nobody else knows it). */
@@ -75,6 +78,8 @@ static int op_create(struct vactor_req *req)
 
 static int op_destroy(struct vactor_req *req)
 {
+	if (!vactor_may_manage(req->port, req->actor))
+		return -EPERM;
 	req->cqe->actor = req->actor->id;
 	vactor_actor_destroy(req->actor);
 	return 0;
@@ -91,7 +96,7 @@ static int op_lookup(struct vactor_req *req)
 		return ret;
 	if (!name[0])
 		return -EINVAL;
-	a = vactor_actor_get_by_name(name);
+	a = vactor_actor_get_by_name(req->port->table, name);
 	if (!a)
 		return -ENOENT;
 	req->cqe->actor = a->id;
@@ -133,11 +138,15 @@ static int op_send(struct vactor_req *req)
 	ret = send_payload(req, &payload);
 	if (ret)
 		return ret;
-	to = vactor_actor_get(sqe->target);
+	to = vactor_actor_get(req->port->table, sqe->target);
 	if (!to)
 		return -ENOENT;
+	if (!vactor_may_send(req->port, to)) {
+		vactor_actor_put(to);
+		return -EPERM;
+	}
 	h.ts_ns = ktime_get_ns();
-	ret = vactor_send(to, &h, payload);
+	ret = vactor_send(req->port, to, &h, payload);
 	vactor_actor_put(to);
 	if (!ret)
 		WRITE_ONCE(req->actor->msgs_out, req->actor->msgs_out + 1);
@@ -150,10 +159,11 @@ static int op_host(struct vactor_req *req)
 	struct vactor_actor *a;
 	int ret;
 
-	a = vactor_actor_get(req->sqe->target);
+	a = vactor_actor_get(req->port->table, req->sqe->target);
 	if (!a)
 		return -ENOENT;
-	ret = vactor_actor_claim(a, req->port);
+	ret = vactor_may_manage(req->port, a) ? vactor_actor_claim(a, req->port)
+					      : -EPERM;
 	if (!ret)
 		req->cqe->actor = a->id;
 	vactor_actor_put(a);
@@ -167,6 +177,7 @@ static const struct vactor_opdef vactor_ops[VACTOR_OP_LAST] = {
 	},
 	[VACTOR_OP_CREATE] = {
 		.name = "create",
+		.flags = VACTOR_SQE_F_PUBLIC,
 		.issue = op_create,
 	},
 	[VACTOR_OP_DESTROY] = {
@@ -201,7 +212,7 @@ static struct vactor_actor *hosted_actor(struct vactor_port *port, u64 id)
 	 * so a hosted actor stays valid after the RCU section ends.
 	 */
 	rcu_read_lock();
-	a = vactor_actor_find_rcu(id);
+	a = vactor_actor_find_rcu(port->table, id);
 	if (a && READ_ONCE(a->host) != port)
 		a = NULL;
 	rcu_read_unlock();

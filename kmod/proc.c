@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /proc/vactor/{actors,ports,stats}: one line per actor or port, and the
- * module's counters.  Reading takes references and locks one object at a
- * time; nothing stops the message path for a reader.
+ * /proc/vactor/{actors,ports,stats}: one line per actor or port of the
+ * reader's IPC namespace, and the module's counters.  Reading takes
+ * references and locks one object at a time; nothing stops the message path
+ * for a reader.
  */
 #include <linux/pid_namespace.h>
 #include <linux/proc_fs.h>
@@ -21,7 +22,7 @@ static void *actors_start(struct seq_file *m, loff_t *pos)
 
 	if (!id)
 		return SEQ_START_TOKEN;
-	return vactor_actor_next(&id);
+	return m->private ? vactor_actor_next(m->private, &id) : NULL;
 }
 
 static void *actors_next(struct seq_file *m, void *v, loff_t *pos)
@@ -32,7 +33,7 @@ static void *actors_next(struct seq_file *m, void *v, loff_t *pos)
 		id = ((struct vactor_actor *)v)->id + 1;
 		vactor_actor_put(v);
 	}
-	v = vactor_actor_next(&id);
+	v = m->private ? vactor_actor_next(m->private, &id) : NULL;
 	*pos = v ? id : id + 1;
 	return v;
 }
@@ -52,7 +53,7 @@ static int actors_show(struct seq_file *m, void *v)
 	u32 port = 0;
 
 	if (v == SEQ_START_TOKEN) {
-		seq_puts(m, "id\tname\ttype\tstate\tpid\tport\tparent\tmailbox\tmsgs_in\tmsgs_out\trestarts\tmigrations\n");
+		seq_puts(m, "id\tname\ttype\tstate\tpid\tport\tparent\tmailbox\tmsgs_in\tmsgs_out\trestarts\tmigrations\tuid\n");
 		return 0;
 	}
 	spin_lock(&a->lock);
@@ -63,10 +64,11 @@ static int actors_show(struct seq_file *m, void *v)
 		pid = pid_vnr(a->host->pid);
 	}
 	spin_unlock(&a->lock);
-	seq_printf(m, "%llu\t%s\t%u\t%s\t%d\t%u\t%d\t%u\t%llu\t%llu\t%u\t%u\n",
+	seq_printf(m, "%llu\t%s\t%u\t%s\t%d\t%u\t%d\t%u\t%llu\t%llu\t%u\t%u\t%u\n",
 		   a->id, a->name[0] ? a->name : "-", a->type,
 		   vactor_state_name(state), pid, port, 0, depth,
-		   READ_ONCE(a->msgs_in), READ_ONCE(a->msgs_out), 0, 0);
+		   READ_ONCE(a->msgs_in), READ_ONCE(a->msgs_out), 0, 0,
+		   from_kuid_munged(seq_user_ns(m), a->owner->uid));
 	return 0;
 }
 
@@ -75,6 +77,38 @@ static const struct seq_operations actors_seq_ops = {
 	.next = actors_next,
 	.stop = actors_stop,
 	.show = actors_show,
+};
+
+/* Both files show the reader's namespace: its table rides in m->private. */
+static int ns_seq_open(struct file *file, const struct seq_operations *ops)
+{
+	int ret = seq_open(file, ops);
+
+	if (!ret)
+		((struct seq_file *)file->private_data)->private =
+			vactor_table_find_current();
+	return ret;
+}
+
+static int ns_seq_release(struct inode *inode, struct file *file)
+{
+	struct vactor_table *t = ((struct seq_file *)file->private_data)->private;
+
+	if (t)
+		vactor_table_put(t);
+	return seq_release(inode, file);
+}
+
+static int actors_open(struct inode *inode, struct file *file)
+{
+	return ns_seq_open(file, &actors_seq_ops);
+}
+
+static const struct proc_ops actors_proc_ops = {
+	.proc_open = actors_open,
+	.proc_read = seq_read,
+	.proc_lseek = seq_lseek,
+	.proc_release = ns_seq_release,
 };
 
 /* ---- ports ---- */
@@ -106,6 +140,8 @@ static int ports_show(struct seq_file *m, void *v)
 		return 0;
 	}
 	port = list_entry(v, struct vactor_port, node);
+	if (port->table != m->private)
+		return 0;
 	/* Pairs with the release in setup: the rings exist once it is set. */
 	if (!smp_load_acquire(&port->setup_done)) {
 		seq_printf(m, "%u\t%d\t-\t-\t-\t0\t0\t0\t0\n", port->id,
@@ -129,6 +165,18 @@ static const struct seq_operations ports_seq_ops = {
 	.next = ports_next,
 	.stop = ports_stop,
 	.show = ports_show,
+};
+
+static int ports_open(struct inode *inode, struct file *file)
+{
+	return ns_seq_open(file, &ports_seq_ops);
+}
+
+static const struct proc_ops ports_proc_ops = {
+	.proc_open = ports_open,
+	.proc_read = seq_read,
+	.proc_lseek = seq_lseek,
+	.proc_release = ns_seq_release,
 };
 
 /* ---- stats ---- */
@@ -163,8 +211,8 @@ int vactor_proc_init(void)
 	vactor_proc_dir = proc_mkdir("vactor", NULL);
 	if (!vactor_proc_dir)
 		return -ENOMEM;
-	if (!proc_create_seq("actors", 0444, vactor_proc_dir, &actors_seq_ops) ||
-	    !proc_create_seq("ports", 0444, vactor_proc_dir, &ports_seq_ops) ||
+	if (!proc_create("actors", 0444, vactor_proc_dir, &actors_proc_ops) ||
+	    !proc_create("ports", 0444, vactor_proc_dir, &ports_proc_ops) ||
 	    !proc_create_single("stats", 0444, vactor_proc_dir, stats_show)) {
 		proc_remove(vactor_proc_dir);
 		return -ENOMEM;

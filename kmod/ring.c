@@ -73,7 +73,7 @@ static void *ring_field(struct vactor_region *r, u32 off)
 
 int vactor_port_setup(struct vactor_port *port, struct vactor_params *p)
 {
-	size_t sq_size, cq_size;
+	size_t sq_size, cq_size, charge;
 	int ret;
 
 	ret = setup_check(p);
@@ -82,6 +82,12 @@ int vactor_port_setup(struct vactor_port *port, struct vactor_params *p)
 
 	sq_size = VACTOR_RING_ENTRIES + (size_t)p->sq_entries * sizeof(struct vactor_sqe);
 	cq_size = VACTOR_RING_ENTRIES + (size_t)p->cq_entries * sizeof(struct vactor_cqe);
+	charge = PAGE_ALIGN(sq_size) + PAGE_ALIGN(cq_size) + p->send_size +
+		 p->recv_size + (size_t)p->cq_entries * sizeof(*port->cq_slots);
+	ret = vactor_user_charge(port->user, charge, false);
+	if (ret)
+		return ret;
+	port->charged = charge;
 	port->cq_slots = kvcalloc(p->cq_entries, sizeof(*port->cq_slots),
 				  GFP_KERNEL_ACCOUNT);
 	if (!port->cq_slots)
@@ -125,6 +131,8 @@ void vactor_port_free_rings(struct vactor_port *port)
 	vactor_region_free(&port->recv_mem);
 	kvfree(port->cq_slots);
 	port->cq_slots = NULL;
+	vactor_user_uncharge(port->user, port->charged);
+	port->charged = 0;
 }
 
 int vactor_port_mmap(struct vactor_port *port, struct vm_area_struct *vma)

@@ -32,29 +32,51 @@ void vactor_router_exit(void)
 	kmem_cache_destroy(msg_cache);
 }
 
-struct vactor_msg *vactor_msg_alloc(const struct vactor_msg_hdr *h,
-				    const void *payload)
+/* What a held message counts against its user's kernel memory limit. */
+static size_t msg_size(u32 len)
+{
+	return sizeof(struct vactor_msg) + (len > VACTOR_INLINE_MAX ? len : 0);
+}
+
+/*
+ * A copy of a message for a mailbox, counted against @user (@force: even
+ * past the limit).  ERR_PTR(-EDQUOT) or ERR_PTR(-ENOMEM) on failure.
+ */
+struct vactor_msg *vactor_msg_alloc(struct vactor_user *user,
+				    const struct vactor_msg_hdr *h,
+				    const void *payload, bool force)
 {
 	struct vactor_msg *m;
+	int ret;
 
+	ret = vactor_user_charge(user, msg_size(h->len), force);
+	if (ret)
+		return ERR_PTR(ret);
 	m = kmem_cache_alloc(msg_cache, GFP_KERNEL_ACCOUNT);
 	if (!m)
-		return NULL;
+		goto nomem;
 	m->hdr = *h;
 	m->payload = m->inline_data;
 	if (h->len > VACTOR_INLINE_MAX) {
 		m->payload = kvmalloc(h->len, GFP_KERNEL_ACCOUNT);
 		if (!m->payload) {
 			kmem_cache_free(msg_cache, m);
-			return NULL;
+			goto nomem;
 		}
 	}
 	memcpy(m->payload, payload, h->len);
+	vactor_user_hold(user);
+	m->user = user;
 	return m;
+nomem:
+	vactor_user_uncharge(user, msg_size(h->len));
+	return ERR_PTR(-ENOMEM);
 }
 
 static void msg_free(struct vactor_msg *m)
 {
+	vactor_user_uncharge(m->user, msg_size(m->hdr.len));
+	vactor_user_put(m->user);
 	if (m->payload != m->inline_data)
 		kvfree(m->payload);
 	kmem_cache_free(msg_cache, m);
@@ -172,9 +194,12 @@ static int send_direct(struct vactor_actor *to, const struct vactor_msg_hdr *h,
 	return ret;
 }
 
-/* Sends a message to @to: 0 once accepted, -ENOENT, -EAGAIN or -ENOMEM. */
-int vactor_send(struct vactor_actor *to, const struct vactor_msg_hdr *h,
-		const void *payload)
+/*
+ * Sends a message from a port to @to: 0 once accepted, -ENOENT, -EAGAIN,
+ * -EDQUOT or -ENOMEM.
+ */
+int vactor_send(struct vactor_port *from, struct vactor_actor *to,
+		const struct vactor_msg_hdr *h, const void *payload)
 {
 	struct vactor_msg *m;
 	int ret;
@@ -190,9 +215,9 @@ int vactor_send(struct vactor_actor *to, const struct vactor_msg_hdr *h,
 			vactor_stat_inc(rejected);
 		return ret;
 	}
-	m = vactor_msg_alloc(h, payload);
-	if (!m)
-		return -ENOMEM;
+	m = vactor_msg_alloc(from->user, h, payload, false);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
 	/* The target may have died or filled up while we allocated. */
 	ret = mailbox_enqueue(to, m, true);
 	if (!ret)
@@ -204,7 +229,8 @@ int vactor_send(struct vactor_actor *to, const struct vactor_msg_hdr *h,
  * Turns messages that can no longer reach @dead_id into reports to their
  * senders (EV_UNDELIVERED with @res), reusing each message's memory.
  */
-static void report_undelivered(struct list_head *msgs, u64 dead_id, int res)
+static void report_undelivered(struct vactor_table *t, struct list_head *msgs,
+			       u64 dead_id, int res)
 {
 	struct vactor_actor *sender;
 	struct vactor_msg *m, *n;
@@ -213,14 +239,16 @@ static void report_undelivered(struct list_head *msgs, u64 dead_id, int res)
 		list_del_init(&m->node);
 		sender = NULL;
 		if (m->hdr.event == VACTOR_EV_MSG)
-			sender = vactor_actor_get(m->hdr.source);
+			sender = vactor_actor_get(t, m->hdr.source);
 		if (!sender) {
 			vactor_stat_inc(orphaned);
 			msg_free(m);
 			continue;
 		}
-		if (m->payload != m->inline_data)
+		if (m->payload != m->inline_data) {
 			kvfree(m->payload);
+			vactor_user_uncharge(m->user, m->hdr.len);
+		}
 		m->payload = m->inline_data;
 		m->hdr.event = VACTOR_EV_UNDELIVERED;
 		m->hdr.res = res;
@@ -353,7 +381,8 @@ void vactor_actor_destroy(struct vactor_actor *a)
 
 	vactor_actor_unlink(a);
 	actor_leave_host(a, VACTOR_DEAD, &dead);
-	report_undelivered(&dead, a->id, -ENOENT);
+	report_undelivered(a->table, &dead, a->id, -ENOENT);
+	vactor_actor_release(a);
 	vactor_actor_put(a);
 }
 
@@ -378,13 +407,14 @@ static void requeue_slot(struct vactor_port *port, u32 idx)
 
 	if (s->flags & VACTOR_CQE_F_BUF)
 		payload = port->recv_mem.addr + s->buf_off;
-	a = vactor_actor_get(s->actor);
+	a = vactor_actor_get(port->table, s->actor);
 	if (!a) {
 		vactor_stat_inc(orphaned);	/* its host destroyed it */
 		return;
 	}
-	m = vactor_msg_alloc(&h, payload);
-	if (!m) {
+	/* The kernel must keep it: counted against the port's user regardless. */
+	m = vactor_msg_alloc(port->user, &h, payload, true);
+	if (IS_ERR(m)) {
 		pr_warn_ratelimited("vactor: port %u: no memory to keep a message for actor %llu\n",
 				    port->id, a->id);
 		vactor_stat_inc(lost);

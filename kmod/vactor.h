@@ -10,6 +10,8 @@
 #ifndef _VACTOR_H
 #define _VACTOR_H
 
+#include <linux/atomic.h>
+#include <linux/bits.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/pid.h>
@@ -17,6 +19,7 @@
 #include <linux/rhashtable-types.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <linux/mm.h>
 #include "uapi/linux/vactor.h"
@@ -49,7 +52,29 @@ int vactor_region_alloc(struct vactor_region *r, size_t size);
 void vactor_region_free(struct vactor_region *r);
 int vactor_region_mmap(struct vactor_region *r, struct vm_area_struct *vma);
 
-/* ---- actor.c: the actor table ---- */
+/* ---- user.c: per-user limits ---- */
+
+struct vactor_user {
+	kuid_t uid;
+	refcount_t ref;
+	atomic_t ports;
+	atomic_t actors;
+	atomic_long_t kmem;	/* bytes of rings and held messages */
+};
+
+struct vactor_user *vactor_user_get(kuid_t uid);
+void vactor_user_hold(struct vactor_user *u);
+void vactor_user_put(struct vactor_user *u);
+int vactor_user_add_port(struct vactor_user *u);
+void vactor_user_sub_port(struct vactor_user *u);
+int vactor_user_add_actor(struct vactor_user *u);
+void vactor_user_sub_actor(struct vactor_user *u);
+int vactor_user_charge(struct vactor_user *u, size_t bytes, bool force);
+void vactor_user_uncharge(struct vactor_user *u, size_t bytes);
+
+/* ---- actor.c: the actor tables ---- */
+
+struct vactor_table;
 
 enum vactor_state {
 	VACTOR_DORMANT,
@@ -59,10 +84,16 @@ enum vactor_state {
 
 struct vactor_port;
 
+/* Actor flags, from CREATE. */
+#define VACTOR_ACTOR_PUBLIC	BIT(0)	/* anyone in the namespace may send */
+
 struct vactor_actor {
 	u64 id;
 	char name[VACTOR_NAME_MAX];	/* zero-padded; "" when unnamed */
 	u32 type;
+	u32 flags;			/* VACTOR_ACTOR_* */
+	struct vactor_table *table;	/* referenced until destroyed */
+	struct vactor_user *owner;	/* its creator; referenced likewise */
 	refcount_t ref;
 	struct rhash_head name_node;
 	struct rcu_head rcu;
@@ -81,17 +112,26 @@ struct vactor_actor {
 
 int vactor_table_init(void);
 void vactor_table_exit(void);
-struct vactor_actor *vactor_actor_create(const char *name, u32 type);
+struct vactor_table *vactor_table_get_current(void);
+struct vactor_table *vactor_table_find_current(void);
+void vactor_table_put(struct vactor_table *t);
+bool vactor_table_capable(struct vactor_table *t);
+struct vactor_actor *vactor_actor_create(struct vactor_table *t,
+					 struct vactor_user *owner,
+					 const char *name, u32 type, u32 flags);
 int vactor_actor_publish(struct vactor_actor *a);
-struct vactor_actor *vactor_actor_get(u64 id);
-struct vactor_actor *vactor_actor_get_by_name(const char *name);
-struct vactor_actor *vactor_actor_find_rcu(u64 id);
+struct vactor_actor *vactor_actor_get(struct vactor_table *t, u64 id);
+struct vactor_actor *vactor_actor_get_by_name(struct vactor_table *t,
+					      const char *name);
+struct vactor_actor *vactor_actor_find_rcu(struct vactor_table *t, u64 id);
 void vactor_actor_put(struct vactor_actor *a);
 void vactor_actor_unlink(struct vactor_actor *a);
+void vactor_actor_release(struct vactor_actor *a);
 const char *vactor_state_name(enum vactor_state s);
 
 /* Iteration for /proc: returns a referenced actor with id >= *pos. */
-struct vactor_actor *vactor_actor_next(unsigned long *pos);
+struct vactor_actor *vactor_actor_next(struct vactor_table *t,
+				       unsigned long *pos);
 
 /* ---- ring.c: the port's rings ---- */
 
@@ -113,6 +153,10 @@ struct vactor_cq_slot {
 struct vactor_port {
 	u32 id;
 	struct pid *pid;		/* opener's thread group */
+	struct vactor_table *table;	/* the opener's IPC namespace's */
+	struct vactor_user *user;	/* the opener's euid: limits, ownership */
+	bool admin;			/* opener had CAP_SYS_ADMIN there */
+	size_t charged;			/* ring bytes counted against user */
 	struct list_head node;		/* vactor_ports, under vactor_ports_lock */
 
 	struct mutex lock;		/* setup, submission, hosted actors */
@@ -161,6 +205,7 @@ struct vactor_msg_hdr {
 
 struct vactor_msg {
 	struct list_head node;
+	struct vactor_user *user;	/* whose limit this memory counts in */
 	struct vactor_msg_hdr hdr;
 	void *payload;			/* inline_data or a kvmalloc'd buffer */
 	u8 inline_data[VACTOR_INLINE_MAX];
@@ -187,19 +232,34 @@ bool vactor_cq_window(struct vactor_port *port, u32 *head, u32 *tail);
 
 int vactor_router_init(void);
 void vactor_router_exit(void);
-int vactor_send(struct vactor_actor *to, const struct vactor_msg_hdr *h,
-		const void *payload);
+int vactor_send(struct vactor_port *from, struct vactor_actor *to,
+		const struct vactor_msg_hdr *h, const void *payload);
 void vactor_port_close_actors(struct vactor_port *port);
 unsigned int vactor_mailbox_flush_locked(struct vactor_actor *a,
 					 struct vactor_port *port,
 					 struct list_head *done);
 void vactor_port_flush(struct vactor_port *port);
 void vactor_msgs_free(struct list_head *msgs);
-struct vactor_msg *vactor_msg_alloc(const struct vactor_msg_hdr *h,
-				    const void *payload);
+struct vactor_msg *vactor_msg_alloc(struct vactor_user *user,
+				    const struct vactor_msg_hdr *h,
+				    const void *payload, bool force);
 int vactor_actor_claim(struct vactor_actor *a, struct vactor_port *port);
 void vactor_actor_detach(struct vactor_actor *a);
 void vactor_actor_destroy(struct vactor_actor *a);
+
+/* May @port destroy, host or move @a? */
+static inline bool vactor_may_manage(const struct vactor_port *port,
+				     const struct vactor_actor *a)
+{
+	return a->owner == port->user || port->admin;
+}
+
+/* May @port send to @a? */
+static inline bool vactor_may_send(const struct vactor_port *port,
+				   const struct vactor_actor *a)
+{
+	return (a->flags & VACTOR_ACTOR_PUBLIC) || vactor_may_manage(port, a);
+}
 
 /* ---- ops.c: SQE operations ---- */
 

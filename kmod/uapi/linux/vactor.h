@@ -49,7 +49,10 @@ struct vactor_sqe {
 #define VACTOR_SQE_F_BUF	_BITUL(0)
 /* Post a completion for a send that succeeded (errors always complete). */
 #define VACTOR_SQE_F_ACK	_BITUL(1)
-#define VACTOR_SQE_F_ALL	(VACTOR_SQE_F_BUF | VACTOR_SQE_F_ACK)
+/* CREATE: any port of the namespace may send to it, not only its owner's. */
+#define VACTOR_SQE_F_PUBLIC	_BITUL(2)
+#define VACTOR_SQE_F_ALL	(VACTOR_SQE_F_BUF | VACTOR_SQE_F_ACK | \
+				 VACTOR_SQE_F_PUBLIC)
 
 enum vactor_op {
 	VACTOR_OP_NOP,		/* completes with res 0 */
