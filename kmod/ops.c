@@ -131,23 +131,14 @@ static int op_send(struct vactor_req *req)
 		.user_data = sqe->user_data, .len = sqe->len,
 		.event = VACTOR_EV_MSG,
 	};
-	struct vactor_actor *to;
 	const void *payload;
 	int ret;
 
 	ret = send_payload(req, &payload);
 	if (ret)
 		return ret;
-	to = vactor_actor_get(req->port->table, sqe->target);
-	if (!to)
-		return -ENOENT;
-	if (!vactor_may_send(req->port, to)) {
-		vactor_actor_put(to);
-		return -EPERM;
-	}
 	h.ts_ns = ktime_get_ns();
-	ret = vactor_send(req->port, to, &h, payload);
-	vactor_actor_put(to);
+	ret = vactor_send(req->port, sqe->target, &h, payload);
 	if (!ret)
 		WRITE_ONCE(req->actor->msgs_out, req->actor->msgs_out + 1);
 	req->cqe->actor = req->actor->id;

@@ -195,16 +195,30 @@ static int send_direct(struct vactor_actor *to, const struct vactor_msg_hdr *h,
 }
 
 /*
- * Sends a message from a port to @to: 0 once accepted, -ENOENT, -EAGAIN,
- * -EDQUOT or -ENOMEM.
+ * Sends a message from a port to the actor @target of its namespace: 0 once
+ * accepted, -ENOENT, -EPERM, -EAGAIN, -EDQUOT or -ENOMEM.  The direct path
+ * never sleeps, so it runs under RCU alone; only a message that has to
+ * wait takes a reference on its target, to allocate.
  */
-int vactor_send(struct vactor_port *from, struct vactor_actor *to,
+int vactor_send(struct vactor_port *from, u64 target,
 		const struct vactor_msg_hdr *h, const void *payload)
 {
+	struct vactor_actor *to;
 	struct vactor_msg *m;
 	int ret;
 
-	ret = send_direct(to, h, payload);
+	rcu_read_lock();
+	to = vactor_actor_find_rcu(from->table, target);
+	if (!to)
+		ret = -ENOENT;
+	else if (!vactor_may_send(from, to))
+		ret = -EPERM;
+	else
+		ret = send_direct(to, h, payload);
+	if (!ret && !refcount_inc_not_zero(&to->ref))
+		ret = -ENOENT;
+	rcu_read_unlock();
+
 	if (ret == 1) {
 		vactor_stat_inc(sent);
 		vactor_stat_inc(direct);
@@ -216,12 +230,16 @@ int vactor_send(struct vactor_port *from, struct vactor_actor *to,
 		return ret;
 	}
 	m = vactor_msg_alloc(from->user, h, payload, false);
-	if (IS_ERR(m))
-		return PTR_ERR(m);
+	if (IS_ERR(m)) {
+		ret = PTR_ERR(m);
+		goto out;
+	}
 	/* The target may have died or filled up while we allocated. */
 	ret = mailbox_enqueue(to, m, true);
 	if (!ret)
 		vactor_stat_inc(sent);
+out:
+	vactor_actor_put(to);
 	return ret;
 }
 

@@ -232,7 +232,7 @@ bool vactor_cq_window(struct vactor_port *port, u32 *head, u32 *tail);
 
 int vactor_router_init(void);
 void vactor_router_exit(void);
-int vactor_send(struct vactor_port *from, struct vactor_actor *to,
+int vactor_send(struct vactor_port *from, u64 target,
 		const struct vactor_msg_hdr *h, const void *payload);
 void vactor_port_close_actors(struct vactor_port *port);
 unsigned int vactor_mailbox_flush_locked(struct vactor_actor *a,
