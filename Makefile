@@ -13,6 +13,8 @@ VACT_SOVERSION	:= 0
 PREFIX		?= /usr/local
 LIBDIR		?= $(PREFIX)/lib
 INCLUDEDIR	?= $(PREFIX)/include
+# udev reads rules from here whatever PREFIX is.
+UDEVDIR		?= /lib/udev/rules.d
 DESTDIR		?=
 
 BUILD		:= build
@@ -315,6 +317,7 @@ install: libvact
 	ln -sf $(notdir $(LIB_SO)) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
 	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libvact.so
 	install -m 644 $(LIB_PC) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -D -m 644 udev/60-vactor.rules $(DESTDIR)$(UDEVDIR)/60-vactor.rules
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
 
 install-module: module
@@ -325,6 +328,7 @@ uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/vact.h $(DESTDIR)$(INCLUDEDIR)/linux/vactor.h
 	rm -f $(DESTDIR)$(LIBDIR)/libvact.a $(DESTDIR)$(LIBDIR)/libvact.so*
 	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/libvact.pc
+	rm -f $(DESTDIR)$(UDEVDIR)/60-vactor.rules
 	rm -f $(DESTDIR)/lib/modules/$(KREL)/extra/$(KMOD_NAME).ko
 
 # kbuild's own "clean" with M= at the top would also delete every *.[aios]
