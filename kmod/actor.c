@@ -27,7 +27,6 @@ struct vactor_table {
 	struct xarray ids;
 	struct rhashtable names;
 	struct mutex lock;	/* insertion and removal, names with ids */
-	u64 last_id;
 	refcount_t ref;		/* one per port and per live actor */
 	struct list_head node;	/* on vactor_tables */
 };
@@ -36,6 +35,11 @@ static LIST_HEAD(vactor_tables);
 /* Guards vactor_tables and the final put of a table. */
 static DEFINE_MUTEX(vactor_tables_lock);
 static struct kmem_cache *actor_cache;
+/*
+ * Ids are never reused, not even when a namespace's table is freed and
+ * made again: a stale id can only ever miss.
+ */
+static atomic64_t vactor_last_id = ATOMIC64_INIT(0);
 
 static const struct rhashtable_params name_params = {
 	.key_len = VACTOR_NAME_MAX,
@@ -188,8 +192,7 @@ int vactor_actor_publish(struct vactor_actor *a)
 	int ret;
 
 	mutex_lock(&t->lock);
-	/* Ids are never reused: a stale id can only ever miss. */
-	a->id = ++t->last_id;
+	a->id = atomic64_inc_return(&vactor_last_id);
 	ret = xa_insert(&t->ids, a->id, a, GFP_KERNEL_ACCOUNT);
 	if (!ret && a->name[0]) {
 		ret = rhashtable_lookup_insert_fast(&t->names, &a->name_node,
