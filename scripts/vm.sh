@@ -24,6 +24,7 @@
 #   VM_NO_INSMOD=1     copy the module in but do not load it (load/unload tests)
 #   VM_NO_RMMOD=1      do not unload the module after the command
 #   VM_TIMEOUT=1200    host-side limit in seconds; qemu is killed past it
+#   VM_BOOT_TIMEOUT=120  limit for reaching init; past it, one more boot
 #   VM_MEM=2G VM_SMP=2 guest size
 #   VM_APPEND=...      extra kernel command line
 #   VM_QEMU_EXTRA=...  extra qemu arguments (e.g. "-cpu max")
@@ -35,7 +36,9 @@
 # Exit status: the command's; 1 if the module failed to load or unload, the
 # kernel logged a report (WARNING, BUG, Oops, lockdep, hung task, RCU stall,
 # KASAN, UBSAN, kmemleak, ...) after the module was loaded, or the guest did
-# not finish (panic, crash); 124 when the timeout fired.
+# not finish (panic, crash); 124 when the timeout fired.  A boot that
+# crashes or hangs before init runs (nothing of ours loaded yet) is retried
+# once.  The full serial log stays in build/vm/.
 set -euo pipefail
 
 die() { echo "vm: $*" >&2; exit 1; }
@@ -65,9 +68,30 @@ fi
 
 timeout_s=${VM_TIMEOUT:-1200}
 mkdir -p "$build/vm"
-log=${VM_LOG:-$build/vm/$kname.log}
+# Runs may overlap (other kernels, other users of the tree): each logs to
+# its own file, renamed to the stable name when it ends.
+log_name=${VM_LOG:-$build/vm/$kname.log}
+log=$(mktemp "$build/vm/.$kname.XXXXXX.log")
+chmod 644 "$log"
 stage=$(mktemp -d "$build/vm/stage.XXXXXX")
-trap 'rm -rf "$stage"' EXIT
+cpio=$stage.cpio.gz
+pidfile=$stage.qemu.pid
+
+# Kill the guest when we are interrupted or killed: timeout(1) would
+# otherwise leave it running until the time limit.
+kill_qemu() {
+	[ -s "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null
+	return 0
+}
+cleanup() {
+	kill_qemu
+	rm -rf "$stage" "$cpio" "$pidfile"
+	[ -f "$log" ] && mv -f "$log" "$log_name"
+	return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # A marker nobody's output can produce by accident: the guest prints it in
 # front of every status line the host parses.
@@ -200,8 +224,6 @@ poweroff -f
 EOF
 chmod +x "$stage/init"
 
-cpio=$stage.cpio.gz
-trap 'rm -rf "$stage" "$cpio"' EXIT
 (cd "$stage" && find . -print0 | cpio --null -o -H newc --quiet --owner=0:0) |
 	gzip -1 > "$cpio"
 
@@ -210,18 +232,32 @@ trap 'rm -rf "$stage" "$cpio"' EXIT
 # guest's TSC sync check is a false alarm; without it 6.1 falls back to the
 # HPET, where each clock read is an emulated MMIO access and clock_gettime()
 # leaves the vDSO for a syscall, which skews timeouts and benchmarks.
-append="console=ttyS0 quiet panic=-1 printk.time=1 tsc=reliable ${VM_APPEND:-}"
+# no_timer_check: skip the IO-APIC timer IRQ probe, which times a few ticks
+# with busy loops and goes astray when a loaded host starves the vCPUs (as
+# KVM guests do by default).
+append="console=ttyS0 quiet panic=-1 printk.time=1 tsc=reliable no_timer_check"
+append+=" ${VM_APPEND:-}"
+# shellcheck disable=SC2054,SC2206 # commas are qemu's; VM_QEMU_EXTRA splits
 qemu=(qemu-system-x86_64 -accel tcg,thread=multi -smp "${VM_SMP:-2}"
       -m "${VM_MEM:-2G}" -kernel "$image" -initrd "$cpio" -append "$append"
       -nographic -no-reboot -net none ${VM_QEMU_EXTRA:-})
 [ -e /dev/kvm ] && [ -w /dev/kvm ] && qemu[1]=kvm:tcg	# fall back to TCG
 
-# Stream the serial console from the guest's start line on, minus the dmesg
-# dump and the markers, while logging all of it (boot noise included).
-# mawk: fflush() after each line so output is live.
+qemu+=(-pidfile "$pidfile")
+boot_timeout=${VM_BOOT_TIMEOUT:-120}
+
+# Boots once.  Streams the serial console from the guest's start line on,
+# minus the dmesg dump and the markers, while logging all of it (boot noise
+# included); mawk needs fflush() for the output to be live.  Meanwhile it
+# watches for the start line: a guest that has not reached it within
+# $boot_timeout seconds is killed (qemu under TCG very rarely hangs before
+# printing anything).  Returns qemu's status, 124 for the time limit, 125
+# for a boot that hung.
 boot() {
 	: > "$log"
-	timeout -k 5 "$timeout_s" "${qemu[@]}" < /dev/null 2>&1 |
+	rm -f "$pidfile"
+	# --foreground: stay in our process group, so that ^C reaches qemu.
+	timeout --foreground -k 5 "$timeout_s" "${qemu[@]}" < /dev/null 2>&1 |
 		awk -v mark="$mark" -v logf="$log" '
 		# Drop CRs and the BIOS'"'"'s terminal escapes so markers start lines.
 		{ sub(/\r$/, ""); gsub(/\033(\[[0-9;?]*[A-Za-z]|c)/, "")
@@ -229,8 +265,20 @@ boot() {
 		index($0, mark " dmesg-begin") == 1 { dm = 1 }
 		!dm && index($0, mark " start") { on = 1 }
 		on && !dm && index($0, mark) != 1 { print; fflush() }
-		index($0, mark " dmesg-end") == 1 { dm = 0; on = 0 }'
-	return "${PIPESTATUS[0]}"
+		index($0, mark " dmesg-end") == 1 { dm = 0; on = 0 }' &
+	local pid=$! t0=$SECONDS hung=0
+	while kill -0 "$pid" 2>/dev/null && ! grep -aq "^$mark start" "$log"; do
+		if [ $((SECONDS - t0)) -ge "$boot_timeout" ]; then
+			hung=1
+			kill_qemu
+			break
+		fi
+		sleep 0.5
+	done
+	wait "$pid"	# with pipefail: qemu's status unless awk failed
+	local rc=$?
+	[ $hung = 1 ] && return 125
+	return $rc
 }
 
 start=$(date +%s)
@@ -240,14 +288,17 @@ for try in 1 2; do
 	boot
 	qstatus=$?
 	set -e
-	# A crash before our init's first line cannot be the module's doing (it
-	# is not loaded yet).  Under TCG on a loaded host the stock kernels very
-	# rarely oops while patching their own text at boot; boot once more.
+	[ "$qstatus" = 125 ] &&
+		echo "vm: $kname did not reach init within ${boot_timeout}s" >&2
+	# A crash or hang before our init's first line cannot be the module's
+	# doing (it is not loaded yet).  Under TCG on a loaded host the stock
+	# kernels very rarely oops while patching their own text at boot, and
+	# qemu very rarely hangs at start; boot once more.
 	if [ "$try" = 1 ] && [ "$qstatus" != 124 ] && [ "$qstatus" != 137 ] &&
 	   ! grep -aq "^$mark start" "$log"; then
-		echo "vm: $kname crashed before init ran; log kept as $log.boot-crash; retrying once" >&2
+		echo "vm: $kname failed before init ran; log kept as $log_name.boot-crash; retrying once" >&2
 		grep -a -m 3 -E 'Oops|BUG|panic' "$log" | sed 's/^/vm:   /' >&2 || true
-		cp "$log" "$log.boot-crash"
+		cp "$log" "$log_name.boot-crash"
 		continue
 	fi
 	break
@@ -303,7 +354,7 @@ if [ -n "$found" ]; then
 		echo "vm: guest dmesg since the module load follows" >&2
 		printf '%s\n' "$dmesg_ours" >&2
 	fi
-	echo "vm: full serial log: $log" >&2
+	echo "vm: full serial log: $log_name" >&2
 	fail=1
 elif [ "${VM_SHOW_DMESG:-0}" = 1 ]; then
 	printf '%s\n' "$dmesg_ours"
