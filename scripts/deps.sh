@@ -14,9 +14,6 @@ base_pkgs=(build-essential bc bison flex libelf-dev libssl-dev pkg-config cpio
 	   qemu-system-x86 busybox-static liburing-dev sparse linux-source-6.1
 	   xz-utils kmod perl)
 
-# The Debian kernels the VM runner boots: "<suite> <flavour-metapackage>".
-kernel_suites=(bookworm bookworm-backports)
-
 say() { printf 'deps: %s\n' "$*" >&2; }
 
 need_root() {
