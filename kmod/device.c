@@ -321,10 +321,7 @@ static struct miscdevice vactor_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "vactor",
 	.fops = &vactor_fops,
-	/*
-	 * Until actors have owners, opening the device reaches every actor:
-	 * root only, and a udev rule may grant a group (admin-guide.rst).
-	 */
+	/* Root only; the installed udev rule grants group vactor (admin-guide.rst). */
 	.mode = 0600,
 };
 

@@ -90,8 +90,10 @@ int vactor_port_setup(struct vactor_port *port, struct vactor_params *p)
 	port->charged = charge;
 	port->cq_slots = kvcalloc(p->cq_entries, sizeof(*port->cq_slots),
 				  GFP_KERNEL_ACCOUNT);
-	if (!port->cq_slots)
+	if (!port->cq_slots) {
+		vactor_port_free_rings(port);
 		return -ENOMEM;
+	}
 	ret = vactor_region_alloc(&port->sq_mem, sq_size);
 	if (!ret)
 		ret = vactor_region_alloc(&port->cq_mem, cq_size);

@@ -105,7 +105,9 @@ void vactor_user_sub_actor(struct vactor_user *u)
 /* @force: memory the kernel must keep anyway (a closing port's messages). */
 int vactor_user_charge(struct vactor_user *u, size_t bytes, bool force)
 {
-	long limit = READ_ONCE(max_kmem_kb) << 10;
+	unsigned long kb = READ_ONCE(max_kmem_kb);
+	/* The largest values mean "no limit", not an overflowed one. */
+	long limit = kb > (LONG_MAX >> 10) ? LONG_MAX : (long)kb << 10;
 
 	if (atomic_long_add_return(bytes, &u->kmem) <= limit || force)
 		return 0;

@@ -74,6 +74,9 @@ log_name=${VM_LOG:-$build/vm/$kname.log}
 log=$(mktemp "$build/vm/.$kname.XXXXXX.log")
 chmod 644 "$log"
 stage=$(mktemp -d "$build/vm/stage.XXXXXX")
+# mktemp makes it 0700 and cpio keeps that for the guest's /: other
+# uids (the permission tests) must be able to reach /dev.
+chmod 755 "$stage"
 cpio=$stage.cpio.gz
 pidfile=$stage.qemu.pid
 
