@@ -290,6 +290,7 @@ struct shm {
 	_Atomic u64 max_id;
 	_Atomic u32 printed;
 	_Atomic u64 kills, respawns, mailbox_changes;
+	_Atomic u32 sig_count[1024];	/* failures per kind, all processes */
 	struct slot slot[MAXPROCS];
 };
 
@@ -352,10 +353,9 @@ static void out(const char *fmt, ...)
 }
 
 #define PRINT_MAX	300	/* failure lines in all, the rest are counted */
-#define SIG_SLOTS	256
+#define SIG_SLOTS	1024
 
 static __thread const char *thread_tag = "main";
-static _Atomic u32 sig_count[SIG_SLOTS];
 
 /*
  * A failure.  @sig groups failures of one kind (the format string and an
@@ -369,7 +369,7 @@ static void failf(u64 sig, const char *fmt, ...)
 
 	if (me >= 0)
 		atomic_fetch_add(&my_slot()->fails, 1);
-	k = atomic_fetch_add(&sig_count[mix64(sig) % SIG_SLOTS], 1);
+	k = atomic_fetch_add(&shm->sig_count[mix64(sig) % SIG_SLOTS], 1);
 	if (k >= 3)
 		return;
 	n = atomic_fetch_add(&shm->printed, 1);
@@ -762,6 +762,7 @@ static void sqe_rules(const struct vactor_sqe *s, u32 send_size,
 		}
 		if (s->len)
 			may |= B(EEXIST);
+		may |= B(EDQUOT);	/* max_actors_per_user */
 		break;
 	case VACTOR_OP_DESTROY:
 		may |= B(EPERM);
@@ -778,11 +779,12 @@ static void sqe_rules(const struct vactor_sqe *s, u32 send_size,
 		if ((s->flags & VACTOR_SQE_F_BUF) &&
 		    (u64)s->buf_off + s->len > send_size)
 			must |= B(EFAULT);
-		may |= B(EPERM) | B(ENOENT) | B(EAGAIN);
+		/* EDQUOT: a message that waits counts against max_kmem_kb. */
+		may |= B(EPERM) | B(ENOENT) | B(EAGAIN) | B(EDQUOT);
 		m->quiet = !(s->flags & VACTOR_SQE_F_ACK);
 		break;
 	case VACTOR_OP_HOST:
-		may |= B(ENOENT) | B(EBUSY);
+		may |= B(ENOENT) | B(EBUSY) | B(EPERM);	/* EPERM: not the owner */
 		break;
 	}
 	m->must = must;
@@ -1286,6 +1288,9 @@ static int do_setup(int fd, struct vactor_params *par, bool bad, bool unsure,
 			     in.recv_size, in.flags, ename(err));
 		return err;
 	}
+	/* Valid sizes may still be past max_kmem_kb_per_user: EDQUOT. */
+	if (!bad && err == EDQUOT)
+		return err;
 	if ((bad && err != EINVAL) || (!bad && !unsure && err) ||
 	    (unsure && err && err != EINVAL))
 		FAIL(err, "SETUP{sq %u cq %u send %u recv %u flags %#x resv %" PRIx64 ",%" PRIx64 ",%" PRIx64 ",%" PRIx64 "}: %s, uapi: %s",
@@ -1372,7 +1377,10 @@ static void cp_open(struct cport *p, int mode)
 	add_ops(1);
 	if (fd < 0) {
 		err = errno;
-		FAIL(err, "open(%s): %s", VACTOR_DEVICE, ename(err));
+		/* EDQUOT past max_ports_per_user: the only documented error. */
+		if (err != EDQUOT)
+			FAIL(err, "open(%s): %s, uapi: success or EDQUOT",
+			     VACTOR_DEVICE, ename(err));
 		return;
 	}
 	cp_bump(p);
@@ -1955,8 +1963,8 @@ static void cp_adopt(struct cport *p, int slot_hint, int n)
 		ret = ioctl(atomic_load(&p->fd), VACTOR_IOC_CALL, &call);
 		err = ret < 0 ? errno : 0;
 		add_ops(1);
-		if (err && err != ENOENT && err != EBUSY) {
-			FAIL(err + 50, "CALL HOST %" PRIu64 ": %s, uapi: success, ENOENT or EBUSY",
+		if (err && err != ENOENT && err != EBUSY && err != EPERM) {
+			FAIL(err + 50, "CALL HOST %" PRIu64 ": %s, uapi: success, ENOENT, EBUSY or EPERM",
 			     (u64)call.sqe.target, ename(err));
 			continue;
 		}
@@ -2440,8 +2448,9 @@ static void s_complete(int pi, const struct vactor_cqe *c)
 	if (c->user_data == S_NOP_UD && c->opcode == VACTOR_OP_NOP && !c->res)
 		return;
 	if (s_remote_ud(c->user_data) && c->opcode == VACTOR_OP_SEND) {
-		if (c->res && c->res != -EAGAIN && c->res != -ENOENT)
-			FAIL(199, "send to another worker: res %s, uapi: success, EAGAIN, ENOENT",
+		if (c->res && c->res != -EAGAIN && c->res != -ENOENT &&
+		    c->res != -EDQUOT)
+			FAIL(199, "send to another worker: res %s, uapi: success, EAGAIN, ENOENT, EDQUOT",
 			     ename(-c->res));
 		return;
 	}
@@ -2454,6 +2463,7 @@ static void s_complete(int pi, const struct vactor_cqe *c)
 	switch (c->res) {
 	case 0:
 		break;		/* an ACK */
+	case -EDQUOT:		/* max_kmem_kb_per_user: refused like EAGAIN */
 	case -EAGAIN:
 		pr->eagain++;
 		stat_add(ST_EAGAIN, 1);
@@ -2678,6 +2688,8 @@ static void s_send(int fi, u64 to, bool remote)
 	local.user_data = ud;
 	ret = vact_call(p, &local, &cqe);
 	stat_add(ST_CALL, 1);
+	if (ret == -EDQUOT)
+		ret = -EAGAIN;		/* refused, nothing queued: the same books */
 	if (ret && ret != -EAGAIN && ret != -ENOENT) {
 		FAIL(-ret + 250, "structured CALL send %" PRIu64 "->%" PRIu64 " len %u: %s, uapi: success, EAGAIN, ENOENT",
 		     S->a[fi].id, to, len, ename(-ret));
@@ -2733,10 +2745,53 @@ static void s_burst(void)
 			s_submit(i);
 }
 
+/* Prints the lines of a /proc/vactor file whose first field is @id. */
+static void proc_show(const char *file, u64 id)
+{
+	char buf[65536], want[32];
+	ssize_t n, got = 0;
+	char *l, *save;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	while (got < (ssize_t)sizeof(buf) - 1 &&
+	       (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += n;
+	close(fd);
+	buf[got] = '\0';
+	snprintf(want, sizeof(want), "%" PRIu64 "\t", id);
+	for (l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		if (!strncmp(l, want, strlen(want)))
+			out("#   %s: %s", file, l);
+}
+
+/* The kernel's view of a pair that doesn't add up. */
+static void s_explain(const struct spair *pr)
+{
+	int i;
+
+	proc_show("/proc/vactor/actors", pr->from);
+	proc_show("/proc/vactor/actors", pr->to);
+	for (i = 0; i < S_PORTS; i++)
+		if (S->open[i]) {
+			struct vact_port *p = &S->port[i];
+
+			out("#   structured port %d: id %u sq head %u tail %u cq head %u tail %u flags %#x",
+			    i, p->id, ld_acq(p->sq.head), p->sq.sqe_tail,
+			    ld_acq(p->cq.head), ld_acq(p->cq.tail),
+			    ld_acq(p->cq.flags));
+			proc_show("/proc/vactor/ports", p->id);
+		}
+	for (i = 0; i < S_ACTORS; i++)
+		out("#   structured actor %d: id %" PRIu64 " port %d%s", i,
+		    S->a[i].id, S->a[i].port, S->a[i].lost ? " lost" : "");
+}
+
 static bool s_balanced(bool report)
 {
 	struct spair *pr;
-	bool ok = true;
+	bool ok = true, shown = false;
 	int i;
 
 	for (i = 0; i < S_PAIRS; i++) {
@@ -2751,6 +2806,10 @@ static bool s_balanced(bool report)
 			     pr->from, pr->to, pr->to_dead ? " (target destroyed)" : "",
 			     pr->sent, pr->rx, pr->eagain, pr->enoent, pr->undeliv,
 			     pr->last_rx, pr->next_seq);
+		if (report && !shown) {
+			shown = true;
+			s_explain(pr);
+		}
 	}
 	return ok;
 }
@@ -2817,8 +2876,20 @@ static void s_open_port(int pi)
 	add_ops(1);
 	S->open[pi] = !ret;
 	S->stall[pi] = 0;
-	if (ret)
+	if (ret && ret != -EDQUOT)
 		FAIL(-ret + 270, "structured port open: %s", ename(-ret));
+}
+
+/* Actor i is out of our hands: its pairs leave the books. */
+static void s_lose(int i)
+{
+	int j;
+
+	S->a[i].lost = true;
+	for (j = 0; j < S_PAIRS; j++)
+		if (S->pair[j].used && (S->pair[j].to == S->a[i].id ||
+					S->pair[j].from == S->a[i].id))
+			S->pair[j].lost = true;
 }
 
 static void s_new_actor(int i, int pi)
@@ -2829,13 +2900,15 @@ static void s_new_actor(int i, int pi)
 
 	snprintf(name, sizeof(name), "s%d.%u.%d.%" PRIu64, me, my_gen, i,
 		 ++name_next);
-	ret = vact_create(&S->port[pi], pm(500) ? name : NULL, rn(4), &id);
+	ret = S->open[pi] ? vact_create(&S->port[pi], pm(500) ? name : NULL,
+					rn(4), &id) : -EBADF;
 	add_ops(1);
 	S->a[i].id = id;
 	S->a[i].port = pi;
 	S->a[i].lost = !!ret;
 	if (ret) {
-		FAIL(-ret + 280, "structured CREATE: %s", ename(-ret));
+		if (ret != -EDQUOT && ret != -EBADF)
+			FAIL(-ret + 280, "structured CREATE: %s", ename(-ret));
 		return;
 	}
 	s_note_id(id);
@@ -2887,8 +2960,13 @@ static void s_reopen(int pi)
 	if (pm(500))
 		s_burst();
 	s_open_port(pi);
-	if (!S->open[pi])
+	if (!S->open[pi]) {
+		/* EDQUOT: its actors stay dormant, their pairs out of the books. */
+		for (i = 0; i < S_ACTORS; i++)
+			if (S->a[i].port == pi)
+				s_lose(i);
 		return;
+	}
 	for (i = 0; i < S_ACTORS; i++) {
 		if (S->a[i].port != pi || S->a[i].lost)
 			continue;
@@ -2897,12 +2975,7 @@ static void s_reopen(int pi)
 		if (ret == -EBUSY || ret == -ENOENT) {
 			/* Another process hosted it in between: not ours now. */
 			stat_add(ST_STOLEN, 1);
-			S->a[i].lost = true;
-			for (int j = 0; j < S_PAIRS; j++)
-				if (S->pair[j].used &&
-				    (S->pair[j].to == S->a[i].id ||
-				     S->pair[j].from == S->a[i].id))
-					S->pair[j].lost = true;
+			s_lose(i);
 			s_new_actor(i, pi);
 		} else if (ret) {
 			FAIL(-ret + 290, "structured HOST of its own dormant actor: %s, uapi: success, ENOENT or EBUSY",
@@ -3297,7 +3370,8 @@ static void worker_main(int slot, int hb)
 		call.sqe.opcode = VACTOR_OP_HOST;
 		call.sqe.target = sid;
 		ret = ioctl(atomic_load(&wk->cp[0].fd), VACTOR_IOC_CALL, &call);
-		if (ret < 0 && errno != EBUSY && errno != ENOENT)
+		if (ret < 0 && errno != EBUSY && errno != ENOENT &&
+		    errno != EPERM)
 			FAIL(errno + 500, "HOST of a dead worker's actor: %s",
 			     ename(errno));
 		if (!ret)
@@ -3681,6 +3755,15 @@ int main(int argc, char **argv)
 				o = 0;
 			}
 		}
+	}
+	{
+		u32 kinds = 0, k;
+
+		for (k = 0; k < SIG_SLOTS; k++)
+			kinds += !!atomic_load(&shm->sig_count[k]);
+		if (fails)
+			out("# %" PRIu64 " failures of %u kinds (3 of each kind printed)",
+			    fails, kinds);
 	}
 	if (atomic_load(&shm->printed) > PRINT_MAX)
 		out("# %u more failure lines not printed",
