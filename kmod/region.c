@@ -16,7 +16,7 @@ int vactor_region_alloc(struct vactor_region *r, size_t size)
 
 	r->nr_pages = PAGE_ALIGN(size) >> PAGE_SHIFT;
 	r->size = (size_t)r->nr_pages << PAGE_SHIFT;
-	r->pages = kvcalloc(r->nr_pages, sizeof(*r->pages), GFP_KERNEL_ACCOUNT);
+	r->pages = kvcalloc(r->nr_pages, sizeof(*r->pages), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!r->pages)
 		return -ENOMEM;
 

@@ -89,7 +89,7 @@ int vactor_port_setup(struct vactor_port *port, struct vactor_params *p)
 		return ret;
 	port->charged = charge;
 	port->cq_slots = kvcalloc(p->cq_entries, sizeof(*port->cq_slots),
-				  GFP_KERNEL_ACCOUNT);
+				  GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!port->cq_slots) {
 		vactor_port_free_rings(port);
 		return -ENOMEM;

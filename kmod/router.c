@@ -58,7 +58,7 @@ struct vactor_msg *vactor_msg_alloc(struct vactor_user *user,
 	m->hdr = *h;
 	m->payload = m->inline_data;
 	if (h->len > VACTOR_INLINE_MAX) {
-		m->payload = kvmalloc(h->len, GFP_KERNEL_ACCOUNT);
+		m->payload = kvmalloc(h->len, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!m->payload) {
 			kmem_cache_free(msg_cache, m);
 			goto nomem;
