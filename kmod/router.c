@@ -339,14 +339,14 @@ int vactor_actor_claim(struct vactor_actor *a, struct vactor_port *port)
 	} else {
 		WRITE_ONCE(a->host, port);
 		a->state = VACTOR_ACTIVE;
+		list_add_tail(&a->host_node, &port->actors);
+		WRITE_ONCE(port->nr_actors, port->nr_actors + 1);
 		if (!list_empty(&a->mailbox))
 			vactor_mailbox_flush_locked(a, port, &done);
 	}
 	spin_unlock(&a->lock);
 	if (ret)
 		return ret;
-	list_add_tail(&a->host_node, &port->actors);
-	WRITE_ONCE(port->nr_actors, port->nr_actors + 1);
 	vactor_msgs_free(&done);
 	vactor_port_wake(port);
 	return 0;
@@ -369,6 +369,14 @@ static void actor_leave_host(struct vactor_actor *a, enum vactor_state state,
 		vactor_cq_set_backlog(port);
 		spin_unlock(&port->cq_lock);
 	}
+	/*
+	 * Off the host's list before the host is cleared: once a->lock drops,
+	 * another port may claim @a and put host_node on its own list.
+	 */
+	if (port) {
+		list_del_init(&a->host_node);
+		WRITE_ONCE(port->nr_actors, port->nr_actors - 1);
+	}
 	WRITE_ONCE(a->host, NULL);
 	a->state = state;
 	if (mailbox) {
@@ -376,10 +384,6 @@ static void actor_leave_host(struct vactor_actor *a, enum vactor_state state,
 		a->mailbox_len = 0;
 	}
 	spin_unlock(&a->lock);
-	if (port) {
-		list_del_init(&a->host_node);
-		WRITE_ONCE(port->nr_actors, port->nr_actors - 1);
-	}
 }
 
 /* @a stays in the table, dormant; its mailbox keeps filling.  host->lock held. */

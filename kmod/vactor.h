@@ -104,7 +104,7 @@ struct vactor_actor {
 	struct list_head mailbox;	/* struct vactor_msg, oldest first */
 	unsigned int mailbox_len;
 	struct list_head ready_node;	/* on host->ready, under cq_lock */
-	struct list_head host_node;	/* on host->actors, under host->lock */
+	struct list_head host_node;	/* on host->actors: host->lock + lock */
 
 	u64 msgs_in;			/* accepted for this actor */
 	u64 msgs_out;			/* sent by it (its host's submitter) */
