@@ -292,20 +292,34 @@ static u64 data_head(struct vactor_port *port, u32 cq_head)
 	return port->cq_slots[cq_head & (port->cq_entries - 1)].data_start;
 }
 
-/* Finds room for @len payload bytes, contiguous.  cq_lock held. */
+/*
+ * Finds room for @len payload bytes, contiguous, and records where in @slot:
+ * its data_start is the payload's own position, since whatever lies before
+ * it belongs to older entries or to nobody.  cq_lock held.
+ */
 static bool data_alloc(struct vactor_port *port, u32 cq_head, u32 len,
-		       u32 *buf_off)
+		       struct vactor_cq_slot *slot)
 {
 	u64 size = port->recv_mem.size;
 	u64 pos = port->data_tail;
 	u32 alen = ALIGN(len, VACTOR_DATA_ALIGN);
 	u64 off = pos & (size - 1);
+	u64 head = data_head(port, cq_head);
 
-	if (off + alen > size)
+	if (off + alen > size) {
 		pos += size - off;	/* skip the tail end, start over at 0 */
-	if (pos + alen - data_head(port, cq_head) > size)
+		/*
+		 * With no payload outstanding the skipped bytes are nobody's:
+		 * counting them as used would refuse a payload over half the
+		 * area for ever, the CQ being empty.
+		 */
+		if (cq_head == port->cq_ktail)
+			head = pos;
+	}
+	if (pos + alen - head > size)
 		return false;
-	*buf_off = pos & (size - 1);
+	slot->buf_off = pos & (size - 1);
+	slot->data_start = pos;
 	port->data_tail = pos + alen;
 	return true;
 }
@@ -359,7 +373,7 @@ bool vactor_cq_post_msg(struct vactor_port *port, u64 actor,
 	if (!cq_free(port, &head))
 		return false;
 	if (h->len > VACTOR_INLINE_MAX) {
-		if (!data_alloc(port, head, h->len, &slot.buf_off))
+		if (!data_alloc(port, head, h->len, &slot))
 			return false;
 		slot.flags |= VACTOR_CQE_F_BUF;
 		memcpy(port->recv_mem.addr + slot.buf_off, payload, h->len);

@@ -223,4 +223,21 @@ TEST_F(bp, small_does_not_overtake_waiting_large)
 	EXPECT_TRUE(cq_idle(&self->r));
 }
 
+/*
+ * Payloads over half the receive area, each starting where the last ended:
+ * with the CQ empty, the unused end of the area must not count as taken.
+ */
+TEST_F(bp, large_payloads_fit_after_wrap_with_empty_cq)
+{
+	static const uint32_t lens[] = { 20000, 50000, 1000, VACTOR_MSG_MAX,
+					 40000, VACTOR_MSG_MAX };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		send_seqs_ok(_metadata, self, i, 1, lens[i], 0);
+		receive_ok(_metadata, self, i, lens[i]);
+	}
+	EXPECT_TRUE(cq_idle(&self->r));
+}
+
 TEST_HARNESS_MAIN
