@@ -196,8 +196,6 @@ static int vactor_wait_cqes(struct vactor_port *port, u32 min, u32 flags,
 	u32 count;
 	int ret;
 
-	if (min > port->cq_entries)
-		return -EINVAL;
 	if (flags & VACTOR_ENTER_TIMEOUT)
 		deadline = ktime_add_ns(ktime_get(), min_t(u64, timeout_ns, KTIME_MAX / 2));
 	for (;;) {
@@ -230,6 +228,9 @@ static long vactor_ioctl_enter(struct vactor_port *port, void __user *arg)
 	if (copy_from_user(&e, arg, sizeof(e)))
 		return -EFAULT;
 	if ((e.flags & ~VACTOR_ENTER_ALL) || e.resv0 || e.resv[0] || e.resv[1])
+		return -EINVAL;
+	/* Checked before submitting: a refused ENTER consumes nothing. */
+	if ((e.flags & VACTOR_ENTER_GETEVENTS) && e.min_complete > port->cq_entries)
 		return -EINVAL;
 	if (e.to_submit) {
 		submitted = vactor_submit(port, e.to_submit);
