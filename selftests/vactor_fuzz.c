@@ -38,6 +38,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -259,7 +260,7 @@ enum {
 	ST_SQE, ST_CALL, ST_ENTER, ST_REAPED, ST_MSG_OK, ST_SMSG, ST_XMSG,
 	ST_AUDIT, ST_REOPEN, ST_SREOPEN, ST_RECYCLE, ST_MMAP, ST_ADOPT,
 	ST_EAGAIN, ST_UNDELIV, ST_REDELIV, ST_STOLEN, ST_CORRUPT, ST_REPLAY,
-	ST_SETUP, ST_RACER, ST_PROC, ST_NR
+	ST_SETUP, ST_RACER, ST_PROC, ST_STEAL, ST_NR
 };
 
 static const char *const st_name[ST_NR] = {
@@ -267,7 +268,7 @@ static const char *const st_name[ST_NR] = {
 	"xmsgs", "audits", "port_reopens", "sport_reopens", "actor_recycles",
 	"mmaps", "hosted_dormant", "eagain", "undelivered", "redelivered",
 	"stolen", "index_corruptions", "sqe_replays", "setups", "racer_ops",
-	"proc_reads",
+	"proc_reads", "steal_handoffs",
 };
 
 struct slot {
@@ -289,6 +290,7 @@ struct shm {
 	_Atomic int stop;
 	_Atomic u64 max_id;
 	_Atomic u32 printed;
+	_Atomic u32 parent_fails;
 	_Atomic u64 kills, respawns, mailbox_changes;
 	_Atomic u32 sig_count[1024];	/* failures per kind, all processes */
 	struct slot slot[MAXPROCS];
@@ -299,12 +301,12 @@ static struct shm *shm;
 /* Parts that -x can leave out (to bisect, or to fuzz around a known bug). */
 enum {
 	F_RACER, F_KILL, F_MMAP, F_CORRUPT, F_CLOSE, F_HOST, F_STRUCT,
-	F_BADPTR, F_SETUP, F_PROC, F_MAILBOX, F_NR
+	F_BADPTR, F_SETUP, F_PROC, F_MAILBOX, F_BIG, F_NR
 };
 
 static const char *const feat_name[F_NR] = {
 	"racer", "kill", "mmap", "corrupt", "close", "host", "structured",
-	"badptr", "setup", "proc", "mailbox",
+	"badptr", "setup", "proc", "mailbox", "big",
 };
 
 static u32 feat_off;
@@ -369,6 +371,8 @@ static void failf(u64 sig, const char *fmt, ...)
 
 	if (me >= 0)
 		atomic_fetch_add(&my_slot()->fails, 1);
+	else
+		atomic_fetch_add(&shm->parent_fails, 1);
 	k = atomic_fetch_add(&shm->sig_count[mix64(sig) % SIG_SLOTS], 1);
 	if (k >= 3)
 		return;
@@ -567,6 +571,14 @@ struct worker {
 	pthread_t racer;
 	bool racer_on;
 	_Atomic int racer_stop;
+	/*
+	 * Steal handshake: before closing a port the main thread hands its
+	 * actor ids to the racer, which HOSTs them while the close detaches
+	 * them (a close racing a HOST on another port).
+	 */
+	_Atomic u64 steal_ids[8];
+	_Atomic int steal_n;
+	_Atomic int steal_req, steal_ack;
 	struct sstate *s;
 };
 
@@ -768,6 +780,12 @@ static void sqe_rules(const struct vactor_sqe *s, u32 send_size,
 		may |= B(EPERM);
 		break;
 	case VACTOR_OP_LOOKUP:
+		if (!s->len)
+			must |= B(EINVAL);
+		else if (s->len >= VACTOR_NAME_MAX)
+			must |= B(ENAMETOOLONG);
+		else if (name_has_ctl(s->data, s->len))
+			must |= B(EINVAL);
 		may |= B(ENOENT);
 		break;
 	case VACTOR_OP_SEND:
@@ -1006,7 +1024,8 @@ static void gen_sqe(struct cport *p, struct vactor_sqe *s, struct sq_meta *m)
 		} else if (r < 920) {
 			s->len = r < 780 ? 65 + rn(960) : 1 + rn(4096);
 			if (r >= 900 && big_ok)
-				s->len = 4097 + rn(VACTOR_MSG_MAX - 4096);
+				s->len = 4097 + rn((on(F_BIG) ? VACTOR_MSG_MAX :
+						    VACTOR_MSG_MAX / 2) - 4096);
 			off = send_alloc(p, s->len);
 			s->flags |= VACTOR_SQE_F_BUF;
 			if (off != UINT32_MAX) {
@@ -1451,6 +1470,26 @@ static void cp_open(struct cport *p, int mode)
 	}
 }
 
+/* Main thread: gives the racer this port's actors to HOST as it closes. */
+static void steal_handoff(struct cport *p)
+{
+	int i, n = atomic_load(&p->nown);
+	long spins;
+
+	if (n > 8)
+		n = 8;
+	for (i = 0; i < n; i++)
+		atomic_store(&wk->steal_ids[i], p->own[i].id);
+	atomic_store(&wk->steal_n, n);
+	atomic_store(&wk->steal_ack, 0);
+	atomic_store(&wk->steal_req, 1);
+	/* Until the racer is spinning on them (it may be in a short wait). */
+	for (spins = 0; spins < 50000000 && !atomic_load(&wk->steal_ack) &&
+	     !atomic_load(&wk->racer_stop) && !budget_done(); spins++)
+		sched_yield();
+	stat_add(ST_STEAL, 1);
+}
+
 /*
  * Closes a port mid-operation: SQEs published and not consumed, CQEs not
  * reaped, messages waiting.  Sometimes scribbles over the header fields of
@@ -1480,6 +1519,9 @@ static void cp_close(struct cport *p, bool keep_maps)
 		if (pm(500))
 			*p->cq_flags = (u32)r64();
 	}
+	if (p->state == P_READY && p != &wk->rp && wk->racer_on &&
+	    on(F_HOST) && atomic_load(&p->nown) && pm(300))
+		steal_handoff(p);
 	cp_bump(p);
 	atomic_store(&p->fd, -1);
 	close(fd);
@@ -1725,6 +1767,8 @@ static void cp_enter(struct cport *p, u32 to_submit, u32 min, u32 flags,
 		must |= B(EINVAL);
 	}
 	if (flags & ~VACTOR_ENTER_ALL)
+		must |= B(EINVAL);
+	if ((flags & VACTOR_ENTER_GETEVENTS) && min > p->cq_n)
 		must |= B(EINVAL);
 	if (to_submit && tail_bad)
 		must |= B(EINVAL);
@@ -2434,7 +2478,7 @@ static u32 s_len(void)
 		return rn(VACTOR_INLINE_MAX + 1);
 	if (r < 900)
 		return 65 + rn(2000);
-	if (r < 990)
+	if (r < 990 || !on(F_BIG))
 		return 1 + rn(16384);
 	return 1 + rn(VACTOR_MSG_MAX);
 }
@@ -2560,8 +2604,10 @@ static void s_handle(int pi, const struct vactor_cqe *c)
 		}
 	seq = (u32)c->tag;
 	if (!pr) {
-		FAIL(223, "structured message from no pair of ours: %s",
-		     cqe_str(c, cb, sizeof(cb)));
+		/* A pair dropped when one of its actors was lost: late mail. */
+		if (!s_known(c->source))
+			FAIL(223, "structured message from no pair of ours: %s",
+			     cqe_str(c, cb, sizeof(cb)));
 		return;
 	}
 	if (seq <= pr->last_rx || seq > pr->next_seq) {
@@ -2894,12 +2940,13 @@ static void s_lose(int i)
 
 static void s_new_actor(int i, int pi)
 {
-	char name[32];
+	char name[48];
 	u64 id = 0;
 	int ret;
 
-	snprintf(name, sizeof(name), "s%d.%u.%d.%" PRIu64, me, my_gen, i,
-		 ++name_next);
+	/* The parent's pid: names of an earlier run in this boot live on. */
+	snprintf(name, sizeof(name), "s%d.%d.%u.%d.%" PRIu64, (int)getppid(),
+		 me, my_gen, i, ++name_next);
 	ret = S->open[pi] ? vact_create(&S->port[pi], pm(500) ? name : NULL,
 					rn(4), &id) : -EBADF;
 	add_ops(1);
@@ -3180,6 +3227,45 @@ static void racer_poke(void)
 	stat_add(ST_RACER, 1);
 }
 
+/* Racer: HOSTs the ids the main thread handed over, while it closes. */
+static void racer_steal(void)
+{
+	struct cport *p = &wk->rp;
+	struct vactor_call call;
+	int n = atomic_load(&wk->steal_n), i, round, ret, err, fd;
+	u64 ids[8];
+
+	for (i = 0; i < n; i++)
+		ids[i] = atomic_load(&wk->steal_ids[i]);
+	atomic_store(&wk->steal_req, 0);
+	atomic_store(&wk->steal_ack, 1);
+	fd = atomic_load(&p->fd);
+	if (p->state != P_READY)
+		return;
+	for (round = 0; round < 400 && n; round++) {
+		for (i = 0; i < n; i++) {
+			if (!ids[i])
+				continue;
+			memset(&call, 0, sizeof(call));
+			call.sqe.opcode = VACTOR_OP_HOST;
+			call.sqe.target = ids[i];
+			call.sqe.user_data = new_ud();
+			ret = ioctl(fd, VACTOR_IOC_CALL, &call);
+			err = ret < 0 ? errno : 0;
+			if (err && err != EBUSY && err != ENOENT && err != EPERM)
+				FAIL(err + 450, "racer HOST of a closing port's actor %" PRIu64 ": %s, uapi: success, ENOENT, EBUSY or EPERM",
+				     ids[i], ename(err));
+			if (!err) {
+				own_add(p, ids[i], "", 0);
+				stat_add(ST_ADOPT, 1);
+			}
+			if (err != EBUSY)
+				ids[i] = 0;	/* hosted, gone or not ours */
+		}
+	}
+	add_ops(1);
+}
+
 static void racer_epoll(void)
 {
 	struct epoll_event ev[8];
@@ -3206,6 +3292,10 @@ static void *racer_main(void *arg)
 	atomic_store(&wk->rp.fd, -1);
 	cp_open(&wk->rp, 1);
 	while (!atomic_load(&wk->racer_stop) && !budget_done()) {
+		if (atomic_load(&wk->steal_req)) {
+			racer_steal();
+			continue;
+		}
 		switch (rn(10)) {
 		case 0:
 		case 1:
@@ -3223,6 +3313,7 @@ static void *racer_main(void *arg)
 			cp_step(&wk->rp, true);
 		}
 	}
+	atomic_store(&wk->steal_ack, 1);
 	cp_close(&wk->rp, false);
 	cp_close(&wk->rp, false);
 	return NULL;
@@ -3504,6 +3595,49 @@ static void dump_stuck(pid_t pid)
 	}
 }
 
+/*
+ * Once every worker has exited no port is open, so every actor left must be
+ * dormant: an active one still points at a host that is gone.
+ */
+static void final_sweep(void)
+{
+	static char buf[8 << 20];
+	const char *files[2] = { "/proc/vactor/ports", "/proc/vactor/actors" };
+	char *l, *save, *t;
+	ssize_t n, got;
+	int f, fd, bad = 0, i;
+
+	for (f = 0; f < 2; f++) {
+		fd = open(files[f], O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		got = 0;
+		while (got < (ssize_t)sizeof(buf) - 1 &&
+		       (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+			got += n;
+		close(fd);
+		buf[got] = '\0';
+		l = strtok_r(buf, "\n", &save);	/* the header */
+		for (l = strtok_r(NULL, "\n", &save); l;
+		     l = strtok_r(NULL, "\n", &save)) {
+			if (!f) {
+				FAIL(600, "a port is left after every process exited: %s", l);
+				continue;
+			}
+			/* Tab-separated; a name can hold spaces but no tab. */
+			for (i = 0, t = l; i < 3 && t; i++)
+				t = strchr(t, '\t') ? strchr(t, '\t') + 1 : NULL;
+			if (t && strncmp(t, "dormant\t", 8)) {
+				if (bad++ < 5)
+					out("#   %s", l);
+			}
+		}
+	}
+	if (bad)
+		FAIL(601, "%d actors are not dormant though no port is open (a host that is gone)",
+		     bad);
+}
+
 static void usage(const char *argv0)
 {
 	fprintf(stderr,
@@ -3517,7 +3651,7 @@ static void usage(const char *argv0)
 		"  -r  racer threads (default 1)\n"
 		"  -m  vary the mailbox_max module parameter (default 1, root)\n"
 		"  -x  leave out parts, comma-separated: racer,kill,mmap,corrupt,\n"
-		"      close,host,structured,badptr,setup,proc,mailbox\n"
+		"      close,host,structured,badptr,setup,proc,mailbox,big\n"
 		"  -v  verbose: spawns, kills\n",
 		argv0, DEF_OPS, DEF_PROCS, MAXPROCS);
 	exit(2);
@@ -3667,6 +3801,14 @@ int main(int argc, char **argv)
 					ch[i].killed = true;
 					crashed = true;
 					ch[i].last_beat = now_ns();
+				} else if (ch[i].killed &&
+					   now_ns() - ch[i].last_beat > 60000000000ULL) {
+					/* SIGKILLed a minute ago and still there. */
+					out("# FAIL w%d: pid %d does not die: stuck in the kernel",
+					    i, ch[i].pid);
+					dump_stuck(ch[i].pid);
+					ch[i].done = true;
+					crashed = true;
 				}
 				continue;
 			}
@@ -3730,6 +3872,8 @@ int main(int argc, char **argv)
 
 	if (vary_mb)
 		param_write(MAILBOX_PARAM, mailbox_orig);
+	if (!crashed)
+		final_sweep();
 
 	ops = 0;
 	for (i = 0; i < procs; i++) {
@@ -3768,6 +3912,7 @@ int main(int argc, char **argv)
 	if (atomic_load(&shm->printed) > PRINT_MAX)
 		out("# %u more failure lines not printed",
 		    atomic_load(&shm->printed) - PRINT_MAX);
+	fails += atomic_load(&shm->parent_fails);
 	ok = !fails && !crashed;
 	out("%s 1 - fuzz seed=%#" PRIx64 " ops=%" PRIu64, ok ? "ok" : "not ok",
 	    seed, ops);
