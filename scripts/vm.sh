@@ -270,7 +270,8 @@ boot() {
 		on && !dm && index($0, mark) != 1 { print; fflush() }
 		index($0, mark " dmesg-end") == 1 { dm = 0; on = 0 }' &
 	local pid=$! t0=$SECONDS hung=0
-	while kill -0 "$pid" 2>/dev/null && ! grep -aq "^$mark start" "$log"; do
+	# Unanchored, as awk matches it: a kernel line can share its start.
+	while kill -0 "$pid" 2>/dev/null && ! grep -aqF "$mark start" "$log"; do
 		if [ $((SECONDS - t0)) -ge "$boot_timeout" ]; then
 			hung=1
 			kill_qemu
@@ -298,7 +299,7 @@ for try in 1 2; do
 	# kernels very rarely oops while patching their own text at boot, and
 	# qemu very rarely hangs at start; boot once more.
 	if [ "$try" = 1 ] && [ "$qstatus" != 124 ] && [ "$qstatus" != 137 ] &&
-	   ! grep -aq "^$mark start" "$log"; then
+	   ! grep -aqF "$mark start" "$log"; then
 		echo "vm: $kname failed before init ran; log kept as $log_name.boot-crash; retrying once" >&2
 		grep -a -m 3 -E 'Oops|BUG|panic' "$log" | sed 's/^/vm:   /' >&2 || true
 		cp "$log" "$log_name.boot-crash"
