@@ -39,26 +39,30 @@ static size_t msg_size(u32 len)
 }
 
 /*
- * A copy of a message for a mailbox, counted against @user (@force: even
- * past the limit).  ERR_PTR(-EDQUOT) or ERR_PTR(-ENOMEM) on failure.
+ * A copy of a message for a mailbox, counted against @user.  ERR_PTR(-EDQUOT)
+ * or ERR_PTR(-ENOMEM) on failure, unless @keep: a message the kernel already
+ * holds and must not lose (a closing port's unconsumed entries) is counted
+ * past the limit and allocated with __GFP_NOFAIL, at most VACTOR_MSG_MAX
+ * bytes, which kvmalloc supports.
  */
 struct vactor_msg *vactor_msg_alloc(struct vactor_user *user,
 				    const struct vactor_msg_hdr *h,
-				    const void *payload, bool force)
+				    const void *payload, bool keep)
 {
+	gfp_t gfp = GFP_KERNEL_ACCOUNT | (keep ? __GFP_NOFAIL : 0);
 	struct vactor_msg *m;
 	int ret;
 
-	ret = vactor_user_charge(user, msg_size(h->len), force);
+	ret = vactor_user_charge(user, msg_size(h->len), keep);
 	if (ret)
 		return ERR_PTR(ret);
-	m = kmem_cache_alloc(msg_cache, GFP_KERNEL_ACCOUNT);
+	m = kmem_cache_alloc(msg_cache, gfp);
 	if (!m)
 		goto nomem;
 	m->hdr = *h;
 	m->payload = m->inline_data;
 	if (h->len > VACTOR_INLINE_MAX) {
-		m->payload = kvmalloc(h->len, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		m->payload = kvmalloc(h->len, gfp | __GFP_NOWARN);
 		if (!m->payload) {
 			kmem_cache_free(msg_cache, m);
 			goto nomem;
@@ -434,15 +438,8 @@ static void requeue_slot(struct vactor_port *port, u32 idx)
 		vactor_stat_inc(orphaned);	/* its host destroyed it */
 		return;
 	}
-	/* The kernel must keep it: counted against the port's user regardless. */
+	/* Closing can't fail: this allocation doesn't either. */
 	m = vactor_msg_alloc(port->user, &h, payload, true);
-	if (IS_ERR(m)) {
-		pr_warn_ratelimited("vactor: port %u: no memory to keep a message for actor %llu\n",
-				    port->id, a->id);
-		vactor_stat_inc(lost);
-		vactor_actor_put(a);
-		return;
-	}
 	spin_lock(&a->lock);
 	if (a->state != VACTOR_DEAD) {
 		list_add(&m->node, &a->mailbox);

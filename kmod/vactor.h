@@ -242,7 +242,7 @@ void vactor_port_flush(struct vactor_port *port);
 void vactor_msgs_free(struct list_head *msgs);
 struct vactor_msg *vactor_msg_alloc(struct vactor_user *user,
 				    const struct vactor_msg_hdr *h,
-				    const void *payload, bool force);
+				    const void *payload, bool keep);
 int vactor_actor_claim(struct vactor_actor *a, struct vactor_port *port);
 void vactor_actor_detach(struct vactor_actor *a);
 void vactor_actor_destroy(struct vactor_actor *a);
@@ -283,7 +283,7 @@ struct vactor_stats {
 	u64 undelivered;	/* reports to senders of dropped messages */
 	u64 orphaned;		/* dropped with no sender left to tell */
 	u64 redelivered;	/* unconsumed CQEs requeued at port close */
-	u64 lost;		/* requeue impossible (no memory) */
+	u64 lost;		/* dropped at close: corrupted CQ head */
 };
 
 DECLARE_PER_CPU(struct vactor_stats, vactor_stats);
