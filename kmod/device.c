@@ -315,6 +315,7 @@ static const struct file_operations vactor_fops = {
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = vactor_mmap,
 	.poll = vactor_poll,
+	.uring_cmd = vactor_uring_cmd,	/* uring_cmd.c */
 	.llseek = noop_llseek,
 };
 

@@ -266,6 +266,11 @@ static inline bool vactor_may_send(const struct vactor_port *port,
 int vactor_submit(struct vactor_port *port, u32 to_submit);
 int vactor_call(struct vactor_port *port, struct vactor_call *call);
 
+/* ---- uring_cmd.c: IORING_OP_URING_CMD ---- */
+
+struct io_uring_cmd;
+int vactor_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
+
 /* ---- device.c / proc.c ---- */
 
 extern struct list_head vactor_ports;

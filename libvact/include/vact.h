@@ -131,6 +131,52 @@ int vact_send(struct vact_port *port, uint64_t from, uint64_t to,
 
 const char *vact_strerror(int err);
 
+/* ======================================================================
+ * liburing integration (Documentation/uring.rst): a port driven from the
+ * application's own io_uring.  Include <liburing.h> for the structs below.
+ * These only prepare io_uring SQEs (user_data is left to the caller, as
+ * with liburing's io_uring_prep_*); the port's own CQEs are read with
+ * vact_peek_cqe() and vact_cq_advance() as usual.
+ * ====================================================================== */
+
+struct io_uring_sqe;
+struct io_uring_cqe;
+
+/*
+ * IORING_OP_URING_CMD VACTOR_URING_CMD_ENTER: publishes the SQEs prepared
+ * with vact_get_sqe() and submits them.  The io_uring CQE's res is the
+ * number the kernel consumed or a negative errno (-EBUSY: the port's CQ has
+ * no room for their completions, reap it and enter again).  Entering also
+ * moves messages waiting in the kernel into the port's CQ.  Never waits.
+ */
+int vact_prep_uring_enter(struct io_uring_sqe *sqe, struct vact_port *port);
+/*
+ * IORING_OP_URING_CMD VACTOR_URING_CMD_CALL: runs call->sqe synchronously.
+ * res 0: it ran, its completion is in call->cqe; *call must stay valid
+ * until the io_uring CQE arrives.
+ */
+int vact_prep_uring_call(struct io_uring_sqe *sqe, struct vact_port *port,
+			 struct vactor_call *call);
+/*
+ * The wait for the port's CQEs: IORING_OP_POLL_ADD for POLLIN on the port,
+ * completing once its CQ holds an entry; multishot stays armed and
+ * completes again on each later wakeup.
+ */
+int vact_prep_uring_poll(struct io_uring_sqe *sqe, struct vact_port *port,
+			 bool multishot);
+/*
+ * That poll's io_uring CQE: 1 still armed, 0 ended (prepare another), or a
+ * negative errno: io_uring's (-ECANCELED once cancelled) or -EINVAL when
+ * the port reported EPOLLERR (its CQ head was corrupted).
+ */
+int vact_uring_poll_result(const struct io_uring_cqe *cqe);
+/*
+ * After reaping: true when the port needs an ENTER, for SQEs prepared and
+ * not yet submitted or for messages waiting in the kernel for CQ room.
+ */
+bool vact_uring_need_enter(const struct vact_port *port);
+/* ===================== end of liburing integration ==================== */
+
 #ifdef __cplusplus
 }
 #endif

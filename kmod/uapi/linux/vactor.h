@@ -158,4 +158,26 @@ struct vactor_call {
 #define VACTOR_IOC_ENTER	_IOW(VACTOR_IOC_MAGIC, 1, struct vactor_enter)
 #define VACTOR_IOC_CALL		_IOWR(VACTOR_IOC_MAGIC, 2, struct vactor_call)
 
+/*
+ * io_uring: IORING_OP_URING_CMD on a port's fd runs these commands from an
+ * application's own io_uring (Documentation/uring.rst).  sqe->cmd_op is a
+ * VACTOR_URING_CMD_*; the command area of a plain 64-byte SQE (sqe->cmd, 16
+ * bytes) holds the struct it names.  Waiting for CQEs is IORING_OP_POLL_ADD
+ * on the port's fd, not a command: io_uring can always cancel a poll.
+ */
+struct vactor_uring_enter {
+	__u32	to_submit;	/* SQEs to consume from the SQ */
+	__u32	flags;		/* must be 0 */
+	__u64	resv;
+};
+
+struct vactor_uring_call {
+	__u64	call;		/* user address of a struct vactor_call */
+	__u32	flags;		/* must be 0 */
+	__u32	resv;
+};
+
+#define VACTOR_URING_CMD_ENTER	_IOW(VACTOR_IOC_MAGIC, 0x80, struct vactor_uring_enter)
+#define VACTOR_URING_CMD_CALL	_IOW(VACTOR_IOC_MAGIC, 0x81, struct vactor_uring_call)
+
 #endif /* _UAPI_LINUX_VACTOR_H */
