@@ -49,6 +49,9 @@ vm_ko		= $(BUILD)/kmod-$(1)/$(KMOD_KO)
 # Benchmark binary (host path; the guest sees build/X/y as /X/y) and its args.
 BENCH_BIN	?= $(BUILD)/selftests/vactor_bench
 BENCH_ARGS	?=
+# The libvact runtime's round trips and throughput (bench/runtime_bench.c),
+# run after BENCH_BIN in the same boot.
+RUNTIME_BENCH_ARGS ?=
 # What `make check` runs in each VM.
 # busybox has no bash: run.sh must be POSIX sh.
 CHECK_CMD	?= cd /selftests && sh ./run.sh
@@ -121,6 +124,8 @@ LIBS		:= $(LIB_A) $(LIB_SO) $(BUILD)/$(LIB_SONAME) $(BUILD)/libvact.so $(LIB_PC)
 SELFTESTS	:= $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(wildcard selftests/*.c))
 EXAMPLES	:= $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 BENCHES		:= $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+# vactorctl and any other tools/*.c (Documentation/vactorctl.rst).
+TOOLS		:= $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/*.c))
 
 # The harness's EXPECT_EQ(1, unsigned_value) idiom trips -Wsign-compare.
 KSFT_CFLAGS	:= -Wno-sign-compare
@@ -131,14 +136,14 @@ PROG_LDLIBS	:= -L$(BUILD) -lvact -luring -lpthread
 
 KMOD_SRCS	:= $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h kmod/uapi/linux/*.h))
 
-.PHONY: all module libvact selftests examples bench-bin vm-modules \
+.PHONY: all module libvact selftests examples bench-bin tools vm-modules \
 	need-vm-kernels check check-debug debug-kernel demo demo-run bench \
 	lint checkpatch lint-kmod install install-module uninstall clean \
 	clean-cache help FORCE
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 
-all: module libvact selftests examples bench-bin
+all: module libvact selftests examples bench-bin tools
 
 help:
 	@echo 'vactor targets:'
@@ -235,6 +240,7 @@ $(KSRC_STAMP): $(wildcard $(KSRC_TAR))
 selftests: $(SELFTESTS)
 examples: $(EXAMPLES)
 bench-bin: $(BENCHES)
+tools: $(TOOLS)
 
 $(BUILD)/selftests/%: selftests/%.c $(BUILD)/libvact.so $(FLAGS_STAMP) | $(KSRC_STAMP)
 	@mkdir -p $(@D) $(BUILD)/obj/selftests
@@ -247,6 +253,12 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/libvact.so $(FLAGS_STAMP)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(VACT_CPPFLAGS) -Iexamples $(VACT_CFLAGS) \
 		-MMD -MP -MF $(BUILD)/obj/examples/$*.d $(LDFLAGS) -o $@ $< $(PROG_LDLIBS)
+
+$(BUILD)/tools/%: tools/%.c $(BUILD)/libvact.so $(FLAGS_STAMP)
+	@mkdir -p $(@D) $(BUILD)/obj/tools
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(VACT_CPPFLAGS) $(VACT_CFLAGS) \
+		-MMD -MP -MF $(BUILD)/obj/tools/$*.d $(LDFLAGS) -o $@ $< $(PROG_LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libvact.so $(FLAGS_STAMP) | $(KSRC_STAMP)
 	@mkdir -p $(@D) $(BUILD)/obj/bench
@@ -286,7 +298,8 @@ bench: all
 	@$(MAKE) --no-print-directory $(call vm_ko,$(BENCH_KVER))
 	@$(call need,-x "$(BENCH_BIN)",no benchmark $(BENCH_BIN): set BENCH_BIN=)
 	scripts/vm.sh $(BENCH_KVER) $(call vm_ko,$(BENCH_KVER)) \
-		'/$(patsubst $(BUILD)/%,%,$(BENCH_BIN)) $(BENCH_ARGS)'
+		'/$(patsubst $(BUILD)/%,%,$(BENCH_BIN)) $(BENCH_ARGS) && \
+		 /bench/runtime_bench $(RUNTIME_BENCH_ARGS)'
 
 # --- lint ------------------------------------------------------------------------
 # Both halves run even when the first fails, so one run shows everything.

@@ -102,7 +102,7 @@ mark="@@vm-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')@@"
 
 # --- initramfs contents ---------------------------------------------------
 mkdir -p "$stage"/{bin,sbin,lib,lib64,usr/bin,usr/lib,proc,sys,dev,tmp,root} \
-	 "$stage"/{selftests,examples,bench,etc}
+	 "$stage"/{selftests,examples,bench,tools,etc}
 cp /bin/busybox "$stage/bin/busybox"
 ln -s busybox "$stage/bin/sh"
 
@@ -122,6 +122,7 @@ copy_into() {
 copy_into /selftests "$build"/selftests/* "$root"/selftests/*.sh
 copy_into /examples "$build"/examples/*
 copy_into /bench "$build"/bench/*
+copy_into /tools "$build"/tools/*
 # libvact: the real file plus its soname/dev symlinks.
 for f in "$build"/libvact.so*; do
 	[ -e "$f" ] && cp -P "$f" "$stage/lib/"
@@ -168,7 +169,7 @@ printf '%s\n' "$cmd" > "$stage/vm-cmd"
 cat > "$stage/init" <<EOF
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
-export PATH=/selftests:/examples:/bench:/bin:/sbin:/usr/bin:/usr/sbin
+export PATH=/selftests:/examples:/bench:/tools:/bin:/sbin:/usr/bin:/usr/sbin
 export LD_LIBRARY_PATH=/lib HOME=/root TMPDIR=/tmp
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys

@@ -177,6 +177,191 @@ int vact_uring_poll_result(const struct io_uring_cqe *cqe);
 bool vact_uring_need_enter(const struct vact_port *port);
 /* ===================== end of liburing integration ==================== */
 
+/* ======================================================================
+ * The runtime (issue 3): actor types, worker threads, dispatch,
+ * request/reply and timers on top of the ports above.
+ * Documentation/libvact.rst is the reference; every function returns 0 (or
+ * a non-negative count or length) or a negative errno, never aborts and
+ * never prints.
+ * ====================================================================== */
+
+struct vact_runtime;	/* opaque: worker threads, one port each */
+struct vact_ctx;	/* opaque: the actor a callback runs for */
+
+/*
+ * Wire convention: the SQE/CQE tag is (kind << 56) | value.  Plain
+ * messages carry a user tag of at most VACT_TAG_MAX; requests and replies
+ * carry a correlation id.  Processes that use the raw ports interoperate
+ * with runtime actors by sending plain messages (tags <= VACT_TAG_MAX).
+ */
+#define VACT_TAG_KIND_SHIFT	56
+#define VACT_TAG_MAX		((1ULL << VACT_TAG_KIND_SHIFT) - 1)
+enum vact_tag_kind {
+	VACT_KIND_PLAIN		= 0x00,	/* value: the sender's tag */
+	VACT_KIND_REQUEST	= 0x01,	/* value: correlation id */
+	VACT_KIND_REPLY		= 0x02,	/* value: the request's correlation id */
+	VACT_KIND_STOP		= 0x03,	/* please stop (vactorctl stop) */
+	VACT_KIND_WAKE		= 0x04,	/* runtime internal: wakes a worker */
+};
+#define VACT_TAG(kind, value)	(((uint64_t)(kind) << VACT_TAG_KIND_SHIFT) | \
+				 ((value) & VACT_TAG_MAX))
+#define VACT_TAG_KIND(tag)	((unsigned int)((tag) >> VACT_TAG_KIND_SHIFT))
+#define VACT_TAG_VALUE(tag)	((tag) & VACT_TAG_MAX)
+
+/* A received message; valid only during the callback that gets it. */
+struct vact_msg {
+	uint64_t from;		/* sending actor (the actor itself for ticks) */
+	uint64_t to;		/* receiving actor */
+	uint64_t tag;		/* plain: the sender's tag; tick: the timer's */
+	uint64_t corr;		/* VACT_MSG_REQUEST / replies: correlation id */
+	const void *data;	/* payload (tick: the uint64_t tick number) */
+	uint32_t len;
+	uint32_t flags;		/* VACT_MSG_* */
+};
+#define VACT_MSG_REQUEST	(1U << 0)	/* answer with vact_ctx_reply() */
+#define VACT_MSG_TICK		(1U << 1)	/* a periodic timer fired */
+#define VACT_MSG_REDELIVERED	(1U << 2)	/* handed to an earlier host too */
+
+/* Largest checkpoint deactivate() may write. */
+#define VACT_CHECKPOINT_MAX	VACTOR_MSG_MAX
+
+/*
+ * An actor type: callbacks run on the actor's worker thread, one at a time
+ * per actor (turn-based).  Only message is required.
+ */
+struct vact_actor_type {
+	const char *name;	/* for people and tools */
+	uint32_t type_id;	/* the kernel's type number (/proc/vactor) */
+	/* Before the first message; ckpt: the spawn/adopt bytes (may be
+	 * NULL).  A negative errno destroys the actor. */
+	int (*activate)(struct vact_ctx *ctx, const void *ckpt, size_t len);
+	/* Every message; a negative errno fails the actor (stop, destroy). */
+	int (*message)(struct vact_ctx *ctx, const struct vact_msg *msg);
+	/* A durable actor leaves with its runtime: write a checkpoint of at
+	 * most cap bytes into buf, return its length (or a negative errno). */
+	int (*deactivate)(struct vact_ctx *ctx, void *buf, size_t cap);
+	/* Migration (not called yet: the kernel cannot migrate): state to
+	 * bytes on the source, bytes to state on the target. */
+	int (*snapshot)(struct vact_ctx *ctx, void *buf, size_t cap);
+	int (*restore)(struct vact_ctx *ctx, const void *buf, size_t len);
+	/* The actor is destroyed (vact_ctx_stop, a stop request, a failure,
+	 * the runtime stopping): release what vact_ctx_data() holds. */
+	void (*stop)(struct vact_ctx *ctx);
+	/* A message this actor sent was refused or dropped (err < 0). */
+	void (*undelivered)(struct vact_ctx *ctx, uint64_t to, int err);
+};
+
+#define VACT_RUNTIME_MANUAL	(1U << 0)	/* no threads: vact_runtime_poll */
+#define VACT_RUNTIME_NOSPIN	(1U << 1)	/* sleep at once, never spin */
+#define VACT_RUNTIME_MAX_WORKERS 256
+
+struct vact_runtime_opts {
+	unsigned int workers;	/* threads (ports); 0: 1 */
+	unsigned int flags;	/* VACT_RUNTIME_* */
+	unsigned int spin_ns;	/* busy-poll before sleeping; 0: 20 us */
+	unsigned int sq_entries; /* per port; 0: 256 (CQ: 4x) */
+	/* A durable actor was deactivated: keep its checkpoint (the kernel
+	 * does not store checkpoints yet).  Called on the stopping thread. */
+	void (*on_checkpoint)(uint64_t id, const void *ckpt, size_t len,
+			      void *arg);
+	void *arg;
+};
+
+#define VACT_SPAWN_PUBLIC	(1U << 0)	/* any uid may send to it */
+#define VACT_SPAWN_DURABLE	(1U << 1)	/* survives its runtime, dormant */
+#define VACT_SPAWN_WORKER	(1U << 2)	/* on worker .worker, not placed */
+
+struct vact_spawn_opts {
+	const char *name;	/* NULL: anonymous */
+	unsigned int flags;	/* VACT_SPAWN_* */
+	unsigned int worker;	/* with VACT_SPAWN_WORKER */
+	void *data;		/* vact_ctx_data() starts as this */
+	const void *ckpt;	/* bytes for activate() */
+	size_t ckpt_len;
+};
+
+struct vact_runtime_stats {
+	uint64_t actors;	/* hosted now */
+	uint64_t received;	/* messages dispatched to callbacks */
+	uint64_t sent;		/* messages handed to the kernel */
+	uint64_t replies;	/* replies matched to a request */
+	uint64_t timeouts;	/* requests that timed out */
+	uint64_t ticks;		/* timer firings (ticks and send-afters) */
+	uint64_t undelivered;	/* sends refused or dropped after the fact */
+	uint64_t dropped;	/* messages for no local actor, late replies */
+	uint64_t failed;	/* actors failed by a callback's error */
+};
+
+/* Reply to vact_ctx_request: status 0 with the reply, or a negative errno
+ * (-ETIME, -ENOENT, ...) with reply NULL.  Runs as the requesting actor. */
+typedef void (*vact_reply_fn)(struct vact_ctx *ctx, int status,
+			      const struct vact_msg *reply, void *arg);
+
+/* --- the runtime (any thread unless said otherwise) --------------------- */
+int vact_runtime_start(struct vact_runtime **rt,
+		       const struct vact_runtime_opts *opts);
+/* Stops every worker: durable actors are deactivated and left dormant,
+ * the others stopped and destroyed; frees rt.  Not from a callback. */
+int vact_runtime_stop(struct vact_runtime *rt);
+int vact_runtime_workers(const struct vact_runtime *rt);
+/* The port fd of a worker, for poll/epoll (EPOLLIN: events ready). */
+int vact_runtime_fd(const struct vact_runtime *rt, unsigned int worker);
+/* VACT_RUNTIME_MANUAL: dispatch what worker has ready, waiting up to
+ * timeout_ns (< 0: forever) for something; returns events handled. */
+int vact_runtime_poll(struct vact_runtime *rt, unsigned int worker,
+		      int64_t timeout_ns);
+int vact_runtime_spawn(struct vact_runtime *rt,
+		       const struct vact_actor_type *type,
+		       const struct vact_spawn_opts *opts, uint64_t *id);
+/* Hosts the dormant actor id here, activated with opts->ckpt. */
+int vact_runtime_adopt(struct vact_runtime *rt,
+		       const struct vact_actor_type *type, uint64_t id,
+		       const struct vact_spawn_opts *opts);
+int vact_runtime_find(struct vact_runtime *rt, const char *name,
+		      uint64_t *id);
+/* A plain message from the runtime's own actor; refused sends fail here. */
+int vact_runtime_send(struct vact_runtime *rt, uint64_t to, const void *data,
+		      uint32_t len, uint64_t tag);
+int vact_runtime_send_name(struct vact_runtime *rt, const char *name,
+			   const void *data, uint32_t len, uint64_t tag);
+/* Blocking request from a thread that is not a worker (-EDEADLK there):
+ * copies at most cap bytes of the reply, returns the reply's length. */
+int vact_runtime_request(struct vact_runtime *rt, uint64_t to,
+			 const void *data, uint32_t len, void *reply,
+			 size_t cap, int64_t timeout_ns);
+/* Asks actor id (anywhere) to stop: a VACT_KIND_STOP message. */
+int vact_runtime_kill(struct vact_runtime *rt, uint64_t id);
+int vact_runtime_stats(struct vact_runtime *rt, struct vact_runtime_stats *st);
+
+/* --- inside a callback --------------------------------------------------- */
+uint64_t vact_ctx_self(const struct vact_ctx *ctx);
+void *vact_ctx_data(const struct vact_ctx *ctx);
+void vact_ctx_set_data(struct vact_ctx *ctx, void *data);
+struct vact_runtime *vact_ctx_runtime(const struct vact_ctx *ctx);
+unsigned int vact_ctx_worker(const struct vact_ctx *ctx);
+/* Queued on the worker's ring; later failures reach undelivered(). */
+int vact_ctx_send(struct vact_ctx *ctx, uint64_t to, const void *data,
+		  uint32_t len, uint64_t tag);
+int vact_ctx_send_name(struct vact_ctx *ctx, const char *name,
+		       const void *data, uint32_t len, uint64_t tag);
+/* timeout_ns < 0: none.  cb runs exactly once (reply, error or timeout). */
+int vact_ctx_request(struct vact_ctx *ctx, uint64_t to, const void *data,
+		     uint32_t len, int64_t timeout_ns, vact_reply_fn cb,
+		     void *arg);
+/* Answers req (a VACT_MSG_REQUEST; a saved copy of it works later). */
+int vact_ctx_reply(struct vact_ctx *ctx, const struct vact_msg *req,
+		   const void *data, uint32_t len);
+/* Sends a plain message from this actor after delay_ns. */
+int vact_ctx_send_after(struct vact_ctx *ctx, uint64_t to, uint64_t delay_ns,
+			const void *data, uint32_t len, uint64_t tag,
+			uint64_t *timer);
+/* A VACT_MSG_TICK message to this actor every interval_ns. */
+int vact_ctx_timer_start(struct vact_ctx *ctx, uint64_t interval_ns,
+			 uint64_t tag, uint64_t *timer);
+int vact_ctx_timer_cancel(struct vact_ctx *ctx, uint64_t timer);
+/* This actor stops (stop(), destroy) once the current callback returns. */
+int vact_ctx_stop(struct vact_ctx *ctx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -56,6 +56,8 @@ static const char *vactor_message(int err)
 		return "Too many open files";
 	case EOVERFLOW:
 		return "Value too large";
+	case EDEADLK:	/* runtime */
+		return "Would wait for itself (called from a worker thread)";
 	}
 	return NULL;
 }
