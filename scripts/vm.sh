@@ -252,17 +252,21 @@ boot_timeout=${VM_BOOT_TIMEOUT:-120}
 
 # Boots once.  Streams the serial console from the guest's start line on,
 # minus the dmesg dump and the markers, while logging all of it (boot noise
-# included); mawk needs fflush() for the output to be live.  Meanwhile it
+# included).  mawk reads a pipe in blocks: a quiet guest's start line would
+# sit in its buffer until the end, so it runs with -W interactive (lines in,
+# unbuffered out); other awks get fflush().  Meanwhile it
 # watches for the start line: a guest that has not reached it within
 # $boot_timeout seconds is killed (qemu under TCG very rarely hangs before
 # printing anything).  Returns qemu's status, 124 for the time limit, 125
 # for a boot that hung.
+awk_live=(awk)
+awk -W version 2>/dev/null | grep -q mawk && awk_live+=(-W interactive)
 boot() {
 	: > "$log"
 	rm -f "$pidfile"
 	# --foreground: stay in our process group, so that ^C reaches qemu.
 	timeout --foreground -k 5 "$timeout_s" "${qemu[@]}" < /dev/null 2>&1 |
-		awk -v mark="$mark" -v logf="$log" '
+		"${awk_live[@]}" -v mark="$mark" -v logf="$log" '
 		# Drop CRs and the BIOS'"'"'s terminal escapes so markers start lines.
 		{ sub(/\r$/, ""); gsub(/\033(\[[0-9;?]*[A-Za-z]|c)/, "")
 		  print > logf; fflush(logf) }
