@@ -2263,16 +2263,29 @@ static void cp_mmap(struct cport *p)
 
 static void cp_munmap(struct cport *p)
 {
+	size_t len;
+	u8 *a;
 	int i;
 
 	if (!p->nx)
 		return;
 	i = rn(p->nx);
-	if (p->x[i].len > PAGE && pm(300)) {
-		/* Half of it first. */
-		munmap((u8 *)p->x[i].a + PAGE, PAGE);
+	a = p->x[i].a;
+	len = p->x[i].len;
+	if (len > PAGE && pm(300)) {
+		/*
+		 * A page in the middle first, then the rest around it: never
+		 * the hole again, which the racer's mmap may have taken
+		 * meanwhile (its rings would go, and a later mapping would
+		 * land where its CQ was).
+		 */
+		munmap(a + PAGE, PAGE);
+		munmap(a, PAGE);
+		if (len > 2 * PAGE)
+			munmap(a + 2 * PAGE, len - 2 * PAGE);
+	} else {
+		munmap(a, len);
 	}
-	munmap(p->x[i].a, p->x[i].len);
 	p->x[i] = p->x[--p->nx];
 	add_ops(1);
 }
