@@ -151,12 +151,17 @@ help:
 	@echo '  module          vactor.ko for KDIR, built in kmod/'
 	@echo '  libvact         build/libvact.{a,so*,pc}'
 	@echo '  selftests examples'
+	@echo '  cuda            cuda/ (GPU actor slots) into build/cuda/ if nvcc is found'
+	@echo '  check-gpu       cuda/ GPU tests (needs an NVIDIA GPU, not the module)'
+	@echo '  bench-gpu       cuda/ round-trip and GPU-to-GPU benchmarks (GPU)'
+	@echo '  check-gpu-emu   the same GPU tests on CPU threads (no GPU, no nvcc)'
+	@echo '  check-gpu-link  vgpu against the module in a VM per kernel (CPU threads for the GPU)'
 	@echo '  vm-modules      vactor.ko for each VM kernel in build/kmod-<kver>/'
 	@echo '  check           run selftests/run.sh in a VM per kernel (KERNELS="$(KERNELS)")'
 	@echo '  demo            deps, build, run build/examples/demo in a $(DEMO_KERNEL) VM'
 	@echo '  bench           run $(BENCH_BIN) $(BENCH_ARGS) in a $(BENCH_KERNEL) VM'
 	@echo '  debug-kernel    build linux-source-6.1 with KASAN, lockdep, kmemleak (~20 min)'
-	@echo '  check-debug     run the selftests on that kernel'
+	@echo '  check-debug     selftests + fault sweep + fuzzer on it and on PREEMPT_RT'
 	@echo '  lint            checkpatch --strict, W=1 C=1 (sparse) module builds'
 	@echo '  install         headers, libs, pkg-config (PREFIX=$(PREFIX) DESTDIR=)'
 	@echo '  install-module  vactor.ko into /lib/modules/<KDIR release>/extra'
@@ -225,6 +230,45 @@ $(LIB_PC): libvact/libvact.pc.in FORCE
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VACT_VERSION)|g' \
 		$< > $@.tmp
 	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+# --- cuda/: GPU actor slots, built only where nvcc is --------------------------------
+# /usr/local/cuda/bin/nvcc, else nvcc on PATH; NVCC= on the command line wins.
+NVCC		?= $(firstword $(wildcard /usr/local/cuda/bin/nvcc) \
+		   $(shell command -v nvcc 2>/dev/null))
+CUDA_MAKE	= $(MAKE) -C cuda NVCC=$(NVCC) BUILD=$(CURDIR)/$(BUILD)/cuda \
+		  LIBVACT=$(CURDIR)/$(LIB_A) $(if $(WERROR),WERROR=$(WERROR))
+
+.PHONY: cuda check-gpu bench-gpu
+all: cuda
+
+cuda: $(LIB_A)
+ifneq ($(NVCC),)
+	+@if $(CUDA_MAKE) -s --no-print-directory check-version; then \
+		$(CUDA_MAKE) all; \
+	else \
+		echo "cuda: skipping cuda/"; \
+	fi
+else
+	@echo "cuda: nvcc not found, skipping cuda/"
+endif
+
+# The GPU tests' logic on CPU threads: needs no nvcc and no GPU.
+.PHONY: check-gpu-emu
+check-gpu-emu: $(LIB_A)
+	+@$(MAKE) -C cuda BUILD=$(CURDIR)/$(BUILD)/cuda LIBVACT=$(CURDIR)/$(LIB_A) $@
+
+# vgpu linked to the module (direct and bridge modes), CPU threads standing
+# in for the GPU, in a VM per kernel: cuda/tests/link_test.cc.
+.PHONY: check-gpu-link
+check-gpu-link: vm-modules $(LIB_A)
+	+@$(MAKE) -C cuda BUILD=$(CURDIR)/$(BUILD)/cuda LIBVACT=$(CURDIR)/$(LIB_A) link-emu
+	$(foreach k,$(VM_KVERS),VM_FILES=$(BUILD)/cuda/vgpu_link_test_emu:/vgpu_link_test \
+		scripts/vm.sh $(k) $(call vm_ko,$(k)) /vgpu_link_test &&) true
+
+# The GPU targets fail where there is nothing to run them with.
+check-gpu bench-gpu: $(LIB_A)
+	@$(call need,-n "$(NVCC)",cuda: nvcc not found: $@ needs CUDA 12 or 13 and a GPU)
+	+@$(CUDA_MAKE) $@
 
 # --- kselftest harness and checkpatch from linux-source-6.1 ----------------------
 # Only these files are extracted (xz still has to be read through, ~10 s, once).

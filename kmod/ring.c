@@ -25,7 +25,7 @@
 #define VACTOR_RING_HEAD	0
 #define VACTOR_RING_TAIL	64
 #define VACTOR_RING_FLAGS	128
-#define VACTOR_RING_ENTRIES	256
+#define VACTOR_RING_ENTRIES	VACTOR_RING_HDR_SIZE
 
 static void ring_offsets(struct vactor_ring_offsets *o, u32 entries)
 {
@@ -41,8 +41,18 @@ static void ring_offsets(struct vactor_ring_offsets *o, u32 entries)
 
 static int setup_check(struct vactor_params *p)
 {
-	if (p->flags || memchr_inv(p->resv, 0, sizeof(p->resv)))
+	int ret;
+
+	if (p->flags & ~VACTOR_SETUP_F_ALL)
 		return -EINVAL;
+	if (p->flags & VACTOR_SETUP_F_USER_MEM) {
+		/* Caller memory (region.c): its sizes are checked as given. */
+		ret = vactor_user_mem_check_areas(p);
+		if (ret)
+			return ret;
+	} else if (memchr_inv(p->resv, 0, sizeof(p->resv))) {
+		return -EINVAL;
+	}
 	if (!p->sq_entries)
 		p->sq_entries = VACTOR_SQ_DEFAULT;
 	if (p->sq_entries > VACTOR_SQ_MAX)
@@ -82,6 +92,11 @@ int vactor_port_setup(struct vactor_port *port, struct vactor_params *p)
 
 	sq_size = VACTOR_RING_ENTRIES + (size_t)p->sq_entries * sizeof(struct vactor_sqe);
 	cq_size = VACTOR_RING_ENTRIES + (size_t)p->cq_entries * sizeof(struct vactor_cqe);
+	if (p->flags & VACTOR_SETUP_F_USER_MEM) {
+		ret = vactor_user_mem_check(p, PAGE_ALIGN(sq_size), PAGE_ALIGN(cq_size));
+		if (ret)
+			return ret;
+	}
 	charge = PAGE_ALIGN(sq_size) + PAGE_ALIGN(cq_size) + p->send_size +
 		 p->recv_size + (size_t)p->cq_entries * sizeof(*port->cq_slots);
 	ret = vactor_user_charge(port->user, charge, false);
@@ -94,13 +109,8 @@ int vactor_port_setup(struct vactor_port *port, struct vactor_params *p)
 		vactor_port_free_rings(port);
 		return -ENOMEM;
 	}
-	ret = vactor_region_alloc(&port->sq_mem, sq_size);
-	if (!ret)
-		ret = vactor_region_alloc(&port->cq_mem, cq_size);
-	if (!ret)
-		ret = vactor_region_alloc(&port->send_mem, p->send_size);
-	if (!ret)
-		ret = vactor_region_alloc(&port->recv_mem, p->recv_size);
+	/* Kernel pages, or the caller's pinned ones (USER_MEM). */
+	ret = vactor_port_regions(port, p, sq_size, cq_size);
 	if (ret) {
 		vactor_port_free_rings(port);
 		return ret;

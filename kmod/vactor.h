@@ -39,18 +39,28 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 
 extern unsigned int vactor_mailbox_max;
 
-/* ---- region.c: kernel pages mapped into the port's process ---- */
+/* ---- region.c: memory shared with the port's process ---- */
 
 struct vactor_region {
 	struct page **pages;
 	unsigned int nr_pages;
+	unsigned int nr_pinned;	/* user: pages pinned so far */
+	bool user;		/* the caller's pinned pages, not ours */
 	void *addr;		/* vmap of pages */
 	size_t size;		/* nr_pages << PAGE_SHIFT */
 };
 
+struct vactor_port;
+
 int vactor_region_alloc(struct vactor_region *r, size_t size);
+int vactor_region_pin_user(struct vactor_region *r, u64 uaddr, size_t size);
 void vactor_region_free(struct vactor_region *r);
 int vactor_region_mmap(struct vactor_region *r, struct vm_area_struct *vma);
+int vactor_user_mem_check_areas(const struct vactor_params *p);
+int vactor_user_mem_check(struct vactor_params *p, size_t sq_need,
+			  size_t cq_need);
+int vactor_port_regions(struct vactor_port *port, const struct vactor_params *p,
+			size_t sq_size, size_t cq_size);
 
 /* ---- user.c: per-user limits ---- */
 

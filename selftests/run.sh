@@ -18,7 +18,7 @@
 
 DIR=$(cd "$(dirname "$0")" && pwd)
 KO=${VACTOR_KO:-/vactor.ko}
-TESTS=${VACTOR_TESTS:-"ring names badinput backpressure perm msg uring exit runtime modload"}
+TESTS=${VACTOR_TESTS:-"ring names badinput backpressure perm msg uring exit usermem runtime modload"}
 TMP=${TMPDIR:-/tmp}/vactor-run.$$
 
 pass=0

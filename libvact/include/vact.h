@@ -52,11 +52,32 @@ struct vact_port {
 	size_t send_used;		/* bump allocator, reset once SQ drains */
 	const unsigned char *recv;	/* receive area (read-only) */
 	size_t recv_size;
+	unsigned int user_mem;		/* VACT_USER_MEM_*: regions in caller memory */
 };
 
-/* params may be NULL for defaults; on success it holds the actual sizes. */
+/* Regions of a port that live in the caller's memory (not mapped, not unmapped). */
+#define VACT_USER_MEM_SQ	(1U << 0)
+#define VACT_USER_MEM_CQ	(1U << 1)
+#define VACT_USER_MEM_SEND	(1U << 2)
+#define VACT_USER_MEM_RECV	(1U << 3)
+
+/*
+ * params may be NULL for defaults; on success it holds the actual sizes.
+ * With VACTOR_SETUP_F_USER_MEM in params->flags the rings (and the areas
+ * whose params->user address is not 0) are the caller's memory, used in
+ * place: page aligned, writable, at least vact_ring_size() bytes for a ring
+ * (give it in params->sq_size / cq_size); the caller frees it after
+ * vact_port_close().  The kernel pins it for the port's life
+ * (Documentation/uapi.rst, "User-provided ring memory").
+ */
 int vact_port_open(struct vact_port *port, struct vactor_params *params);
 void vact_port_close(struct vact_port *port);
+/*
+ * Bytes a ring of @entries entries takes (entries rounded up to a power of
+ * two as SETUP does, bytes to the page size); @cq: CQ, else SQ.  0 if
+ * entries is out of range.
+ */
+size_t vact_ring_size(unsigned int entries, bool cq);
 
 /* --- ring access ------------------------------------------------------- */
 

@@ -111,6 +111,12 @@ struct vactor_ring_offsets {
 	__u32	resv[2];
 };
 
+/*
+ * Each ring's entry array starts this many bytes into the ring (after head,
+ * tail and flags); a ring takes this plus its entries, rounded up to pages.
+ */
+#define VACTOR_RING_HDR_SIZE	256
+
 /* CQ flags: messages are waiting in kernel mailboxes for CQ space. */
 #define VACTOR_CQ_F_BACKLOG	_BITUL(0)
 
@@ -120,18 +126,41 @@ struct vactor_ring_offsets {
 #define VACTOR_OFF_SEND		0x20000000ULL	/* read-write */
 #define VACTOR_OFF_RECV		0x30000000ULL	/* read-only */
 
+/*
+ * SETUP flags.  VACTOR_SETUP_F_USER_MEM: the rings (and, optionally, the
+ * areas) are in the caller's own memory, at the page-aligned addresses in
+ * vactor_params.user; the module pins those pages until the port is
+ * released and they can't be mapped with mmap.  See Documentation/uapi.rst,
+ * "User-provided ring memory".
+ */
+#define VACTOR_SETUP_F_USER_MEM	_BITUL(0)
+#define VACTOR_SETUP_F_ALL	VACTOR_SETUP_F_USER_MEM
+
+/* Caller memory for a VACTOR_SETUP_F_USER_MEM port (addresses: this process). */
+struct vactor_user_mem {
+	__u64	sq_addr;	/* SQ ring, sq_size bytes: required */
+	__u64	cq_addr;	/* CQ ring, cq_size bytes: required */
+	__u64	send_addr;	/* send area, send_size bytes; 0: kernel pages */
+	__u64	recv_addr;	/* receive area, recv_size bytes; 0: kernel pages */
+};
+
 struct vactor_params {
 	__u32	sq_entries;	/* in: requested (0: 128); out: actual */
 	__u32	cq_entries;	/* in: requested (0: 4 * sq); out: actual */
 	__u32	send_size;	/* in: bytes (0: 256 KiB); out: rounded to pages */
 	__u32	recv_size;	/* in: bytes (0: 1 MiB, min VACTOR_MSG_MAX) */
-	__u32	flags;		/* must be 0 */
+	__u32	flags;		/* in: VACTOR_SETUP_F_* */
 	__u32	port_id;	/* out: this port's id, as in /proc/vactor */
 	__u32	sq_size;	/* out: bytes to map at VACTOR_OFF_SQ */
+				/* (USER_MEM in: bytes at user.sq_addr) */
 	__u32	cq_size;	/* out: bytes to map at VACTOR_OFF_CQ */
+				/* (USER_MEM in: bytes at user.cq_addr) */
 	struct vactor_ring_offsets sq_off;	/* out */
 	struct vactor_ring_offsets cq_off;	/* out */
-	__u64	resv[4];
+	union {
+		__u64	resv[4];	/* without USER_MEM: must be 0 */
+		struct vactor_user_mem user;	/* with VACTOR_SETUP_F_USER_MEM */
+	};
 };
 
 #define VACTOR_ENTER_GETEVENTS	_BITUL(0)	/* wait for min_complete */
