@@ -39,9 +39,11 @@ KERNELS		?= 6.1 6.12
 DEMO_KERNEL	?= 6.1
 BENCH_KERNEL	?= 6.1
 kver_of		= $(shell scripts/kernels.sh $(1) 2>/dev/null)
-# "debug" in KERNELS names the debug kernel below (make check KERNELS=debug).
-VM_KVERS	:= $(call kver_of,$(filter-out debug,$(KERNELS)))
-VM_NAMES	:= $(VM_KVERS) $(filter debug,$(KERNELS))
+# "debug" in KERNELS names the debug kernel below (make check KERNELS=debug),
+# "rt" Debian's PREEMPT_RT 6.1 kernel (scripts/deps.sh --with-rt).
+VM_KVERS	:= $(call kver_of,$(filter-out debug rt,$(KERNELS)))
+VM_NAMES	:= $(VM_KVERS) $(filter debug rt,$(KERNELS))
+RT_KVER		= $(call kver_of,rt)
 DEMO_KVER	:= $(call kver_of,$(DEMO_KERNEL))
 BENCH_KVER	:= $(call kver_of,$(BENCH_KERNEL))
 vm_ko		= $(BUILD)/kmod-$(1)/$(KMOD_KO)
@@ -74,7 +76,17 @@ CHECKPATCH	:= $(KSRC)/scripts/checkpatch.pl
 DEBUG_KDIR	?= $(VACT_CACHE)/debug-6.1/linux-source-6.1
 DEBUG_IMAGE	:= $(DEBUG_KDIR)/arch/x86/boot/bzImage
 # Tree to build the module against for a VM kernel name.
-kdir_of		= $(if $(filter debug,$(1)),$(DEBUG_KDIR),/lib/modules/$(1)/build)
+kdir_of		= $(if $(filter debug,$(1)),$(DEBUG_KDIR),/lib/modules/$(if \
+		  $(filter rt,$(1)),$(RT_KVER),$(1))/build)
+
+# check-debug: the suite on the debug and PREEMPT_RT kernels, plus the fault
+# sweep (debug only: it needs fault injection) and the fuzzer, FUZZ_OPS
+# operations from FUZZ_SEED (default: the clock; the fuzzer prints it).
+FUZZ_OPS	?= 1000000
+FUZZ_SEED	?=
+FUZZ_ENV	= VACTOR_FUZZ_OPS=$(FUZZ_OPS) $(if $(FUZZ_SEED),VACTOR_FUZZ_SEED=$(FUZZ_SEED))
+export CHECK_CMD_debug ?= cd /selftests && $(FUZZ_ENV) VACTOR_EXTRA_TESTS='faults fuzz' sh ./run.sh
+export CHECK_CMD_rt ?= cd /selftests && $(FUZZ_ENV) VACTOR_EXTRA_TESTS=fuzz sh ./run.sh
 
 # --- userspace flags ---------------------------------------------------------
 CC		?= cc
@@ -315,15 +327,17 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libvact.so $(FLAGS_STAMP) | $(KSRC_STAMP)
 
 # --- VM runs ---------------------------------------------------------------------
 check: all vm-modules
-	@scripts/check.sh $(VM_KVERS) $(if $(filter debug,$(KERNELS)),debug=$(DEBUG_IMAGE))
+	@scripts/check.sh $(VM_KVERS) $(if $(filter debug,$(KERNELS)),debug=$(DEBUG_IMAGE)) \
+		$(if $(filter rt,$(KERNELS)),rt=$(RT_KVER))
 
 debug-kernel:
 	scripts/debug-kernel.sh $(DEBUG_KDIR)
 
-# The selftests on the debug kernel: slower (KASAN, lockdep), so not part of
-# the default "check"; build the kernel first with "make debug-kernel".
+# The reliability tier: slower (KASAN, lockdep), so not part of the default
+# "check"; build the kernel first with "make debug-kernel", and install the
+# RT kernel with "scripts/deps.sh --with-rt".  Testing.rst has the details.
 check-debug:
-	@$(MAKE) --no-print-directory check KERNELS=debug
+	@$(MAKE) --no-print-directory check KERNELS="debug rt"
 
 # deps.sh may install the kernels, so the rest runs in a fresh make that
 # sees them.

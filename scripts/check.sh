@@ -20,8 +20,10 @@
 # The last line printed is "N passed, N failed" over all kernels (also in
 # build/check-summary.txt); exit status 1 unless everything passed.
 #
-# Environment: CHECK_CMD (default: cd /selftests && sh ./run.sh), and the
-# VM_* variables of scripts/vm.sh.
+# Environment: CHECK_CMD (default: cd /selftests && sh ./run.sh),
+# CHECK_CMD_<NAME> for one kernel (NAME as in build/kmod-NAME, characters
+# other than letters, digits and _ as _), and the VM_* variables of
+# scripts/vm.sh.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,9 +37,12 @@ for arg in "$@"; do
 	kernel=${arg#*=}	# what vm.sh boots
 	ko=$build/kmod-$kver/kmod/vactor.ko
 	log=$build/check-$kver.log
+	# A kernel's own command, if any: CHECK_CMD_debug, CHECK_CMD_rt, ...
+	var=CHECK_CMD_${kver//[^A-Za-z0-9_]/_}
+	kcmd=${!var:-$cmd}
 	echo "=== check on $kver"
 	VM_LOG=$build/vm/check-$kver.serial.log \
-		"$root/scripts/vm.sh" "$kernel" "$ko" "$cmd" 2>&1 | tee "$log"
+		"$root/scripts/vm.sh" "$kernel" "$ko" "$kcmd" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 
 	# Sum the harness's totals lines (run.sh may indent them with "# ").

@@ -7,7 +7,9 @@
 # archive URI that the machine's own apt sources already use.
 #
 #   scripts/deps.sh            build + VM test dependencies
+#   scripts/deps.sh --with-rt  also Debian's PREEMPT_RT 6.1 kernel (check-debug)
 #   scripts/deps.sh --check    exit 1 (with a message) if anything is missing
+#                              (with --with-rt too: --check --with-rt)
 set -euo pipefail
 
 base_pkgs=(build-essential bc bison flex libelf-dev libssl-dev pkg-config cpio
@@ -61,10 +63,11 @@ SRC
 	apt_updated=0
 }
 
-# Prints the versioned image package that the suite's linux-image-amd64 names.
+# Prints the versioned image package that the suite's metapackage (default
+# linux-image-amd64) names.
 kernel_pkg_for() {
-	local suite=$1
-	apt-cache depends -t "$suite" linux-image-amd64 2>/dev/null |
+	local suite=$1 meta=${2:-linux-image-amd64}
+	apt-cache depends -t "$suite" "$meta" 2>/dev/null |
 		awk '/Depends: linux-image-[0-9]/ {print $2; exit}'
 }
 
@@ -73,23 +76,32 @@ for p in "${base_pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 
-check_only=0
-[ "${1:-}" = "--check" ] && check_only=1
+check_only=0 with_rt=0
+for arg in "$@"; do
+	case $arg in
+	--check) check_only=1 ;;
+	--with-rt) with_rt=1 ;;
+	*) say "unknown argument $arg"; exit 2 ;;
+	esac
+done
 
 # Kernels: present when vmlinuz and the kbuild tree exist for a version of the
-# suite's series (6.1 from bookworm, 6.12 from backports).
+# suite's series (6.1 from bookworm, 6.12 from backports; "rt": PREEMPT_RT).
 have_kernel() {
 	local series=$1 k
 	for k in /boot/vmlinuz-"$series".*-amd64; do
 		[ -e "$k" ] || continue
 		k=${k#/boot/vmlinuz-}
+		case $k in *-rt-amd64) [ "${2:-}" = rt ] || continue ;; *) [ "${2:-}" = rt ] && continue ;; esac
 		[ -e "/lib/modules/$k/build/Makefile" ] && return 0
 	done
 	return 1
 }
+# Each wanted kernel as suite:metapackage.
 want_kernels=()
-have_kernel 6.1 || want_kernels+=(bookworm)
-have_kernel 6.12 || want_kernels+=(bookworm-backports)
+have_kernel 6.1 || want_kernels+=(bookworm:linux-image-amd64)
+have_kernel 6.12 || want_kernels+=(bookworm-backports:linux-image-amd64)
+[ $with_rt = 1 ] && ! have_kernel 6.1 rt && want_kernels+=(bookworm:linux-image-rt-amd64)
 
 if [ ${#missing[@]} -eq 0 ] && [ ${#want_kernels[@]} -eq 0 ]; then
 	exit 0
@@ -103,11 +115,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 	say "installing ${missing[*]}"
 	apt_install "${missing[@]}"
 fi
-for suite in "${want_kernels[@]}"; do
+for want in "${want_kernels[@]}"; do
+	suite=${want%%:*} meta=${want#*:}
 	[ "$suite" = bookworm-backports ] && ensure_backports
 	apt_update "kernel from $suite"
-	img=$(kernel_pkg_for "$suite")
-	[ -n "$img" ] || { say "no linux-image-amd64 in $suite"; exit 1; }
+	img=$(kernel_pkg_for "$suite" "$meta")
+	[ -n "$img" ] || { say "no $meta in $suite"; exit 1; }
 	hdr=${img/linux-image-/linux-headers-}
 	say "installing $img $hdr ($suite)"
 	apt_install -t "$suite" "$img" "$hdr"

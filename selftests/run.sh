@@ -15,10 +15,16 @@
 # the module (and leaves it loaded if it found it so).
 #
 #   VACTOR_TESTS="ring names"   run only these C tests (modload.sh: "modload")
+#   VACTOR_EXTRA_TESTS="faults fuzz"
+#                               also these, before modload (make check-debug):
+#                               faults: vactor_faults (needs fault injection);
+#                               fuzz: vactor_fuzz, VACTOR_FUZZ_OPS operations
+#                               (default 1000000), seed VACTOR_FUZZ_SEED
+#                               (default: from the clock; printed either way)
 
 DIR=$(cd "$(dirname "$0")" && pwd)
 KO=${VACTOR_KO:-/vactor.ko}
-TESTS=${VACTOR_TESTS:-"ring names badinput backpressure perm msg uring exit usermem runtime modload"}
+TESTS=${VACTOR_TESTS:-"ring names badinput backpressure perm msg uring exit usermem runtime ${VACTOR_EXTRA_TESTS:-} modload"}
 TMP=${TMPDIR:-/tmp}/vactor-run.$$
 
 pass=0
@@ -61,6 +67,20 @@ for t in $TESTS; do
 	case $t in
 	modload)
 		run_one modload.sh sh "$DIR/modload.sh"
+		;;
+	faults | fuzz)
+		if ! ensure_loaded; then
+			echo "# selftests: vactor: vactor_$t: module not loaded"
+			fail=$((fail + 1))
+			continue
+		fi
+		if [ $t = faults ]; then
+			run_one vactor_faults "$DIR/vactor_faults"
+		else
+			run_one vactor_fuzz "$DIR/vactor_fuzz" \
+				-n "${VACTOR_FUZZ_OPS:-1000000}" \
+				${VACTOR_FUZZ_SEED:+-s "$VACTOR_FUZZ_SEED"}
+		fi
 		;;
 	*)
 		if ! ensure_loaded; then
