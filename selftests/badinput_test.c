@@ -388,6 +388,19 @@ TEST_F(rings, enter_resv_1_einval)
 	nop_goes_through_ok(_metadata, &self->p);
 }
 
+/* Refused before anything is consumed, not after (the fuzzer found that). */
+TEST_F(rings, enter_wait_for_more_than_cq_einval)
+{
+	struct vactor_enter e = {
+		.to_submit = 1, .flags = VACTOR_ENTER_GETEVENTS,
+		.min_complete = self->p.cq.entries + 1,
+	};
+
+	sq_publish(&self->p);
+	EXPECT_ENTER_REFUSED(enter_with(self->p.fd, &e));
+	nop_goes_through_ok(_metadata, &self->p);
+}
+
 TEST_F(rings, sq_tail_far_ahead_einval_then_recovers)
 {
 	unsigned int head = load_acquire(self->p.sq.head);
