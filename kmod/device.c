@@ -45,6 +45,18 @@ static const struct kernel_param_ops mailbox_max_ops = {
 module_param_cb(mailbox_max, &mailbox_max_ops, &vactor_mailbox_max, 0644);
 MODULE_PARM_DESC(mailbox_max, "messages an actor's kernel mailbox holds before senders get EAGAIN (1..1048576)");
 
+/*
+ * How long ENTER spins for completions before it sleeps.  Off by default:
+ * a caller that waits in the kernel asked to sleep, and spinning is what
+ * libvact does in userspace first.  Where a sleep and its wakeup cost far
+ * more than the wait (an idle vCPU's exit, Documentation/benchmarks.rst) a
+ * few microseconds can pay.
+ */
+static unsigned int vactor_wait_spin_us;
+module_param_named(wait_spin_us, vactor_wait_spin_us, uint, 0644);
+MODULE_PARM_DESC(wait_spin_us, "microseconds ENTER spins for completions before sleeping (default 0, at most 1000)");
+#define VACTOR_WAIT_SPIN_MAX_US	1000U
+
 LIST_HEAD(vactor_ports);
 /* Guards vactor_ports, the list /proc/vactor/ports walks. */
 DEFINE_MUTEX(vactor_ports_lock);
@@ -187,11 +199,34 @@ static bool wait_done(struct vactor_port *port, u32 min, struct wait_snap *snap)
 	       atomic_read(&port->backlog_seq) != snap->backlog_seq;
 }
 
+/*
+ * Spins for up to @ns for the wait to end before sleeping (wait_spin_us):
+ * true if it did.  Stops early when something else should run.
+ */
+static bool wait_spin(struct vactor_port *port, u32 min, struct wait_snap *snap,
+		      u64 ns)
+{
+	u64 end = ktime_get_ns() + ns;
+	unsigned int i = 0;
+
+	while (!wait_done(port, min, snap)) {
+		if (need_resched() || signal_pending(current))
+			return false;
+		cpu_relax();
+		/* A clock read can cost more than a look at the CQ. */
+		if (!(++i & 15) && ktime_get_ns() > end)
+			return false;
+	}
+	return true;
+}
+
 /* Waits until @min CQEs are ready, moving waiting messages in as room opens. */
 static int vactor_wait_cqes(struct vactor_port *port, u32 min, u32 flags,
 			    u64 timeout_ns)
 {
 	ktime_t deadline = KTIME_MAX, left = KTIME_MAX;
+	u64 spin = (u64)min(READ_ONCE(vactor_wait_spin_us),
+			    VACTOR_WAIT_SPIN_MAX_US) * NSEC_PER_USEC;
 	struct wait_snap snap;
 	u32 count;
 	int ret;
@@ -209,10 +244,22 @@ static int vactor_wait_cqes(struct vactor_port *port, u32 min, u32 flags,
 			left = ktime_sub(deadline, ktime_get());
 			if (left <= 0)
 				return -ETIME;
+			spin = min_t(u64, spin, left);
 		}
-		ret = wait_event_interruptible_hrtimeout(port->wq,
-							 wait_done(port, min, &snap),
-							 left);
+		/* Once per ENTER: a message that comes later finds us asleep. */
+		if (spin && wait_spin(port, min, &snap, spin)) {
+			spin = 0;
+			continue;
+		}
+		spin = 0;
+		/* No deadline, no hrtimer to set up on the stack. */
+		if (deadline == KTIME_MAX)
+			ret = wait_event_interruptible(port->wq,
+						       wait_done(port, min, &snap));
+		else
+			ret = wait_event_interruptible_hrtimeout(port->wq,
+								 wait_done(port, min, &snap),
+								 left);
 		if (ret == -ERESTARTSYS)
 			return -EINTR;
 		if (ret)

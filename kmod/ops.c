@@ -11,11 +11,25 @@
 
 #include "vactor.h"
 
+/*
+ * What one submission shares between its SQEs.  The acting actor of the
+ * last SEND is remembered: only this port's own operations, under
+ * port->lock, can take an actor off it, and any operation but SEND forgets
+ * it.  The time is taken once, at the first SEND.
+ */
+struct vactor_submit_state {
+	struct vactor_send_run run;
+	struct vactor_actor *actor;	/* hosted here, or NULL */
+	u64 ts_ns;			/* 0: not taken yet */
+};
+
 struct vactor_req {
 	struct vactor_port *port;
 	const struct vactor_sqe *sqe;	/* the kernel's own copy */
 	struct vactor_actor *actor;	/* the acting actor, hosted by port */
-	struct vactor_cqe *cqe;
+	struct vactor_submit_state *st;	/* NULL for CALL */
+	const u8 *data;			/* the inline payload */
+	u64 res_actor;			/* the completion's actor */
 };
 
 struct vactor_opdef {
@@ -72,7 +86,7 @@ static int op_create(struct vactor_req *req)
 		vactor_actor_destroy(a);
 		return ret;
 	}
-	req->cqe->actor = a->id;
+	req->res_actor = a->id;
 	return 0;
 }
 
@@ -80,7 +94,7 @@ static int op_destroy(struct vactor_req *req)
 {
 	if (!vactor_may_manage(req->port, req->actor))
 		return -EPERM;
-	req->cqe->actor = req->actor->id;
+	req->res_actor = req->actor->id;
 	vactor_actor_destroy(req->actor);
 	return 0;
 }
@@ -99,7 +113,7 @@ static int op_lookup(struct vactor_req *req)
 	a = vactor_actor_get_by_name(req->port->table, name);
 	if (!a)
 		return -ENOENT;
-	req->cqe->actor = a->id;
+	req->res_actor = a->id;
 	vactor_actor_put(a);
 	return 0;
 }
@@ -114,7 +128,7 @@ static int send_payload(struct vactor_req *req, const void **payload)
 	if (!(sqe->flags & VACTOR_SQE_F_BUF)) {
 		if (sqe->len > VACTOR_INLINE_MAX)
 			return -EMSGSIZE;
-		*payload = sqe->data;
+		*payload = req->data;
 		return 0;
 	}
 	if ((u64)sqe->buf_off + sqe->len > req->port->send_mem.size)
@@ -134,14 +148,25 @@ static int op_send(struct vactor_req *req)
 	const void *payload;
 	int ret;
 
+	req->res_actor = req->actor->id;
 	ret = send_payload(req, &payload);
 	if (ret)
 		return ret;
-	h.ts_ns = ktime_get_ns();
-	ret = vactor_send(req->port, sqe->target, &h, payload);
+	if (!req->st) {
+		h.ts_ns = ktime_get_ns();
+		ret = vactor_send(req->port, sqe->target, &h, payload);
+	} else {
+		/*
+		 * One clock read per submission: under emulation a read can
+		 * cost as much as the rest of a send (uapi.rst, ts_ns).
+		 */
+		if (!req->st->ts_ns)
+			req->st->ts_ns = ktime_get_ns();
+		h.ts_ns = req->st->ts_ns;
+		ret = vactor_send_run(&req->st->run, sqe->target, &h, payload);
+	}
 	if (!ret)
 		WRITE_ONCE(req->actor->msgs_out, req->actor->msgs_out + 1);
-	req->cqe->actor = req->actor->id;
 	return ret;
 }
 
@@ -156,7 +181,7 @@ static int op_host(struct vactor_req *req)
 	ret = vactor_may_manage(req->port, a) ? vactor_actor_claim(a, req->port)
 					      : -EPERM;
 	if (!ret)
-		req->cqe->actor = a->id;
+		req->res_actor = a->id;
 	vactor_actor_put(a);
 	return ret;
 }
@@ -222,6 +247,10 @@ static int req_prep(struct vactor_req *req, const struct vactor_opdef **def)
 	if (sqe->resv0 || sqe->resv1[0] || sqe->resv1[1])
 		return -EINVAL;
 	if ((*def)->acting_actor) {
+		if (req->st && req->st->actor && req->st->actor->id == sqe->actor) {
+			req->actor = req->st->actor;
+			return 0;
+		}
 		req->actor = hosted_actor(req->port, sqe->actor);
 		if (!req->actor)
 			return -EPERM;
@@ -230,35 +259,35 @@ static int req_prep(struct vactor_req *req, const struct vactor_opdef **def)
 }
 
 /*
- * Runs one SQE and fills in its completion; returns whether the completion
- * is to be posted.  port->lock held.
+ * Runs one SQE; returns its result, and in @post whether a completion is
+ * due.  port->lock held.
  */
-static bool vactor_issue(struct vactor_port *port, const struct vactor_sqe *sqe,
-			 struct vactor_cqe *cqe)
+static int vactor_issue(struct vactor_req *req, bool *post)
 {
-	struct vactor_req req = { .port = port, .sqe = sqe, .cqe = cqe };
+	const struct vactor_sqe *sqe = req->sqe;
 	const struct vactor_opdef *def = NULL;
 	int res;
 
-	memset(cqe, 0, sizeof(*cqe));
-	cqe->event = VACTOR_EV_COMPLETE;
-	cqe->opcode = sqe->opcode;
-	cqe->user_data = sqe->user_data;
-
-	res = req_prep(&req, &def);
+	res = req_prep(req, &def);
+	/* The hot operation without an indirect call (a retpoline). */
 	if (!res)
-		res = def->issue(&req);
-	cqe->res = res;
-	return res || !def->quiet || (sqe->flags & VACTOR_SQE_F_ACK);
+		res = sqe->opcode == VACTOR_OP_SEND ? op_send(req) : def->issue(req);
+	*post = res || !def->quiet || (sqe->flags & VACTOR_SQE_F_ACK);
+	return res;
 }
 
 int vactor_submit(struct vactor_port *port, u32 to_submit)
 {
+	struct vactor_submit_state st = { };
 	u32 mask = port->sq_entries - 1;
+	struct vactor_req req = {
+		.port = port, .st = &st,
+	};
+	const struct vactor_sqe *usqe;
 	struct vactor_sqe sqe;
-	struct vactor_cqe cqe;
 	u32 n, got, i, posted = 0;
-	int ret;
+	bool post;
+	int ret, res;
 
 	mutex_lock(&port->lock);
 	ret = vactor_sq_pending(port, &n);
@@ -270,14 +299,43 @@ int vactor_submit(struct vactor_port *port, u32 to_submit)
 		ret = READ_ONCE(port->cq_corrupt) ? -EINVAL : -EBUSY;
 		goto out;
 	}
+	vactor_send_run_init(&st.run, port);
 	for (i = 0; i < got; i++) {
+		usqe = &port->sqes[(port->sq_khead + i) & mask];
 		/* One read of the shared entry; only the copy is looked at. */
-		memcpy(&sqe, &port->sqes[(port->sq_khead + i) & mask], sizeof(sqe));
-		if (vactor_issue(port, &sqe, &cqe)) {
-			vactor_cq_post_completion(port, &cqe);
+		memcpy(&sqe, usqe, offsetof(struct vactor_sqe, data));
+		/*
+		 * An inline payload is only carried, never looked at: it is
+		 * read once, where it is copied to (CQE or held message),
+		 * instead of twice.  Names (CREATE, LOOKUP) are checked, so
+		 * they are copied first.
+		 */
+		if (sqe.opcode == VACTOR_OP_SEND && !(sqe.flags & VACTOR_SQE_F_BUF)) {
+			req.data = usqe->data;
+		} else {
+			memcpy(sqe.data, usqe->data, sizeof(sqe.data));
+			req.data = sqe.data;
+		}
+		if (sqe.opcode != VACTOR_OP_SEND) {
+			/* It may take any lock, or take an actor off this port. */
+			vactor_send_run_end(&st.run);
+			st.actor = NULL;
+		}
+		req.sqe = &sqe;
+		req.actor = NULL;
+		req.res_actor = 0;
+		res = vactor_issue(&req, &post);
+		if (!res && sqe.opcode == VACTOR_OP_SEND)
+			st.actor = req.actor;
+		if (post) {
+			/* Our own cq_lock may be the one the run holds. */
+			vactor_send_run_end(&st.run);
+			vactor_cq_post_completion(port, sqe.opcode, res,
+						  req.res_actor, sqe.user_data);
 			posted++;
 		}
 	}
+	vactor_send_run_end(&st.run);
 	WRITE_ONCE(port->sq_khead, port->sq_khead + got);
 	/* The SQEs were copied: userspace may reuse their slots. */
 	smp_store_release(port->sq_head, port->sq_khead);
@@ -293,8 +351,21 @@ out:
 
 int vactor_call(struct vactor_port *port, struct vactor_call *call)
 {
+	struct vactor_req req = {
+		.port = port, .sqe = &call->sqe, .data = call->sqe.data,
+	};
+	struct vactor_cqe *cqe = &call->cqe;
+	bool post;
+	int res;
+
 	mutex_lock(&port->lock);
-	vactor_issue(port, &call->sqe, &call->cqe);
+	res = vactor_issue(&req, &post);
 	mutex_unlock(&port->lock);
-	return call->cqe.res;
+	memset(cqe, 0, sizeof(*cqe));
+	cqe->event = VACTOR_EV_COMPLETE;
+	cqe->opcode = call->sqe.opcode;
+	cqe->res = res;
+	cqe->actor = req.res_actor;
+	cqe->user_data = call->sqe.user_data;
+	return res;
 }

@@ -303,12 +303,12 @@ static u64 data_head(struct vactor_port *port, u32 cq_head)
 }
 
 /*
- * Finds room for @len payload bytes, contiguous, and records where in @slot:
- * its data_start is the payload's own position, since whatever lies before
- * it belongs to older entries or to nobody.  cq_lock held.
+ * Finds room for @len payload bytes, contiguous, and returns its position
+ * in @at: it is also the entry's data_start, since whatever lies before it
+ * belongs to older entries or to nobody.  cq_lock held.
  */
 static bool data_alloc(struct vactor_port *port, u32 cq_head, u32 len,
-		       struct vactor_cq_slot *slot)
+		       u64 *at)
 {
 	u64 size = port->recv_mem.size;
 	u64 pos = port->data_tail;
@@ -328,18 +328,14 @@ static bool data_alloc(struct vactor_port *port, u32 cq_head, u32 len,
 	}
 	if (pos + alen - head > size)
 		return false;
-	slot->buf_off = pos & (size - 1);
-	slot->data_start = pos;
+	*at = pos;
 	port->data_tail = pos + alen;
 	return true;
 }
 
-static void cq_commit(struct vactor_port *port, struct vactor_cq_slot *slot)
+static struct vactor_cq_slot *cq_slot(struct vactor_port *port)
 {
-	port->cq_slots[port->cq_ktail & (port->cq_entries - 1)] = *slot;
-	WRITE_ONCE(port->cq_ktail, port->cq_ktail + 1);
-	/* Publish the entry before the tail that makes it visible. */
-	smp_store_release(port->cq_tail, port->cq_ktail);
+	return &port->cq_slots[port->cq_ktail & (port->cq_entries - 1)];
 }
 
 static struct vactor_cqe *cq_next(struct vactor_port *port)
@@ -347,55 +343,105 @@ static struct vactor_cqe *cq_next(struct vactor_port *port)
 	return &port->cqes[port->cq_ktail & (port->cq_entries - 1)];
 }
 
-/* Posts a completion into a slot reserved with vactor_cq_reserve(). */
-void vactor_cq_post_completion(struct vactor_port *port,
-			       const struct vactor_cqe *cqe)
+/*
+ * Makes every entry written so far visible to userspace.  Posting only moves
+ * the kernel's cq_ktail, so a run of messages is published with one
+ * release; cq_lock is held until then, so nobody else publishes in between.
+ */
+void vactor_cq_publish(struct vactor_port *port)
 {
-	struct vactor_cq_slot slot = { .event = cqe->event };
+	lockdep_assert_held(&port->cq_lock);
+	/* Publish the entries before the tail that makes them visible. */
+	smp_store_release(port->cq_tail, port->cq_ktail);
+}
+
+/* Posts a completion into a slot reserved with vactor_cq_reserve(). */
+void vactor_cq_post_completion(struct vactor_port *port, u8 opcode, s32 res,
+			       u64 actor, u64 user_data)
+{
+	struct vactor_cq_slot *slot;
+	struct vactor_cqe *cqe;
 
 	spin_lock(&port->cq_lock);
-	slot.data_start = port->data_tail;
-	slot.actor = cqe->actor;
-	*cq_next(port) = *cqe;
+	/* Only what a close needs: completions are never put back. */
+	slot = cq_slot(port);
+	slot->event = VACTOR_EV_COMPLETE;
+	slot->actor = actor;
+	slot->data_start = port->data_tail;
+	/* Written in place, once: no stack copy of 128 bytes to move. */
+	cqe = cq_next(port);
+	memset(cqe, 0, sizeof(*cqe));
+	cqe->event = VACTOR_EV_COMPLETE;
+	cqe->opcode = opcode;
+	cqe->res = res;
+	cqe->actor = actor;
+	cqe->user_data = user_data;
 	port->cq_reserved--;
-	cq_commit(port, &slot);
+	WRITE_ONCE(port->cq_ktail, port->cq_ktail + 1);
+	vactor_cq_publish(port);
 	spin_unlock(&port->cq_lock);
 }
 
 /*
- * Writes a message (or an undelivered report) for @actor into the CQ, its
- * payload inline or into the receive area.  cq_lock held.  False when there
- * is no room: the caller keeps the message.
+ * Free CQ slots for messages and the CQ head they were counted from (for
+ * __vactor_cq_post_msg()); 0 when there is none.  cq_lock held.  Only the
+ * poster, under cq_lock, takes slots, so the count stays good while the
+ * lock is held, however far userspace moves its head.
  */
-bool vactor_cq_post_msg(struct vactor_port *port, u64 actor,
-			const struct vactor_msg_hdr *h, const void *payload)
+u32 vactor_cq_room(struct vactor_port *port, u32 *head)
 {
-	struct vactor_cq_slot slot = {
-		.actor = actor, .source = h->source, .tag = h->tag,
-		.ts_ns = h->ts_ns, .len = h->len, .event = h->event,
-		.flags = h->cqe_flags, .data_start = port->data_tail,
-		.res = h->res, .user_data = h->user_data,
-	};
-	struct vactor_cqe *cqe;
-	u32 head;
+	lockdep_assert_held(&port->cq_lock);
+	return cq_free(port, head);
+}
+
+/*
+ * Writes a message (or an undelivered report) for @actor into a CQ slot
+ * the caller found free with vactor_cq_room(), its payload inline or into
+ * the receive area, without publishing it (vactor_cq_publish()).  @head:
+ * the CQ head vactor_cq_room() read; an older head only makes the receive
+ * area look fuller.  False when the receive area has no room: the caller
+ * keeps the message.  cq_lock held.
+ */
+bool __vactor_cq_post_msg(struct vactor_port *port, u32 head, u64 actor,
+			  const struct vactor_msg_hdr *h, const void *payload)
+{
+	struct vactor_cq_slot *slot = cq_slot(port);
+	struct vactor_cqe *cqe = cq_next(port);
+	u16 flags = h->cqe_flags;
+	u32 buf_off = 0;
+	u64 pos;
 
 	lockdep_assert_held(&port->cq_lock);
-	if (!cq_free(port, &head))
-		return false;
 	if (h->len > VACTOR_INLINE_MAX) {
-		if (!data_alloc(port, head, h->len, &slot))
+		if (!data_alloc(port, head, h->len, &pos))
 			return false;
-		slot.flags |= VACTOR_CQE_F_BUF;
-		memcpy(port->recv_mem.addr + slot.buf_off, payload, h->len);
+		flags |= VACTOR_CQE_F_BUF;
+		buf_off = pos & (port->recv_mem.size - 1);
+		memcpy(port->recv_mem.addr + buf_off, payload, h->len);
+	} else {
+		pos = port->data_tail;
 	}
 
-	cqe = cq_next(port);
+	/* The kernel's record, for a close to put the message back. */
+	slot->actor = actor;
+	slot->source = h->source;
+	slot->tag = h->tag;
+	slot->ts_ns = h->ts_ns;
+	slot->data_start = pos;
+	slot->len = h->len;
+	slot->buf_off = buf_off;
+	slot->user_data = h->user_data;
+	slot->res = h->res;
+	slot->event = h->event;
+	slot->flags = flags;
+
+	/* Every byte of the shared entry once: no zeroing before filling. */
 	cqe->event = h->event;
 	cqe->opcode = 0;
-	cqe->flags = slot.flags;
+	cqe->flags = flags;
 	cqe->res = h->res;
 	cqe->len = h->len;
-	cqe->buf_off = slot.buf_off;
+	cqe->buf_off = buf_off;
 	cqe->actor = actor;
 	cqe->source = h->source;
 	/*
@@ -408,12 +454,30 @@ bool vactor_cq_post_msg(struct vactor_port *port, u64 actor,
 	cqe->resv = 0;
 	if (h->len <= VACTOR_INLINE_MAX) {
 		memcpy(cqe->data, payload, h->len);
-		memset(cqe->data + h->len, 0, VACTOR_INLINE_MAX - h->len);
+		if (h->len < VACTOR_INLINE_MAX)
+			memset(cqe->data + h->len, 0, VACTOR_INLINE_MAX - h->len);
 	} else {
 		memset(cqe->data, 0, VACTOR_INLINE_MAX);
 	}
-	cq_commit(port, &slot);
+	WRITE_ONCE(port->cq_ktail, port->cq_ktail + 1);
 	WRITE_ONCE(port->delivered, port->delivered + 1);
+	return true;
+}
+
+/*
+ * Posts and publishes one message: vactor_cq_room(),
+ * __vactor_cq_post_msg() and vactor_cq_publish().  cq_lock held.  False
+ * when there is no room: the caller keeps the message.
+ */
+bool vactor_cq_post_msg(struct vactor_port *port, u64 actor,
+			const struct vactor_msg_hdr *h, const void *payload)
+{
+	u32 head;
+
+	if (!vactor_cq_room(port, &head) ||
+	    !__vactor_cq_post_msg(port, head, actor, h, payload))
+		return false;
+	vactor_cq_publish(port);
 	return true;
 }
 

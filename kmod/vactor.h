@@ -226,8 +226,12 @@ void vactor_port_free_rings(struct vactor_port *port);
 int vactor_port_mmap(struct vactor_port *port, struct vm_area_struct *vma);
 u32 vactor_cq_reserve(struct vactor_port *port, u32 want);
 void vactor_cq_unreserve(struct vactor_port *port, u32 n);
-void vactor_cq_post_completion(struct vactor_port *port,
-			       const struct vactor_cqe *cqe);
+void vactor_cq_post_completion(struct vactor_port *port, u8 opcode, s32 res,
+			       u64 actor, u64 user_data);
+u32 vactor_cq_room(struct vactor_port *port, u32 *head);
+bool __vactor_cq_post_msg(struct vactor_port *port, u32 head, u64 actor,
+			  const struct vactor_msg_hdr *h, const void *payload);
+void vactor_cq_publish(struct vactor_port *port);
 bool vactor_cq_post_msg(struct vactor_port *port, u64 actor,
 			const struct vactor_msg_hdr *h, const void *payload);
 int vactor_cq_count(struct vactor_port *port, u32 *count);
@@ -244,6 +248,35 @@ int vactor_router_init(void);
 void vactor_router_exit(void);
 int vactor_send(struct vactor_port *from, u64 target,
 		const struct vactor_msg_hdr *h, const void *payload);
+
+/*
+ * A run of direct sends to one target within one submission: the target is
+ * looked up once, its lock and its host's cq_lock are taken once, and the
+ * host's CQ tail is published and its waiters woken once, when the run ends.
+ * While a run is open those two spinlocks (and RCU) are held: the submitter
+ * must end it before anything that sleeps, takes another actor's lock or
+ * any cq_lock (a completion of its own, another operation).
+ */
+struct vactor_send_run {
+	struct vactor_port *from;
+	struct vactor_actor *to;	/* NULL: no run open */
+	struct vactor_port *host;	/* to->host; its cq_lock is held */
+	u32 head;			/* CQ head the room was counted from */
+	u32 room;			/* CQ slots still known to be free */
+	u32 msgs;			/* posted in this run */
+	u32 bytes;			/* payload bytes copied in this run */
+};
+
+static inline void vactor_send_run_init(struct vactor_send_run *run,
+					struct vactor_port *from)
+{
+	run->from = from;
+	run->to = NULL;
+}
+
+int vactor_send_run(struct vactor_send_run *run, u64 target,
+		    const struct vactor_msg_hdr *h, const void *payload);
+void vactor_send_run_end(struct vactor_send_run *run);
 void vactor_port_close_actors(struct vactor_port *port);
 unsigned int vactor_mailbox_flush_locked(struct vactor_actor *a,
 					 struct vactor_port *port,
@@ -303,5 +336,6 @@ struct vactor_stats {
 
 DECLARE_PER_CPU(struct vactor_stats, vactor_stats);
 #define vactor_stat_inc(field) this_cpu_inc(vactor_stats.field)
+#define vactor_stat_add(field, n) this_cpu_add(vactor_stats.field, n)
 
 #endif /* _VACTOR_H */
