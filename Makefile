@@ -357,7 +357,7 @@ bench: all
 	@$(call need,-x "$(BENCH_BIN)",no benchmark $(BENCH_BIN): set BENCH_BIN=)
 	scripts/vm.sh $(BENCH_KVER) $(call vm_ko,$(BENCH_KVER)) \
 		'/$(patsubst $(BUILD)/%,%,$(BENCH_BIN)) $(BENCH_ARGS) && \
-		 /bench/runtime_bench $(RUNTIME_BENCH_ARGS)'
+		 /bench/send_cost && /bench/runtime_bench $(RUNTIME_BENCH_ARGS)'
 
 # --- lint ------------------------------------------------------------------------
 # Both halves run even when the first fails, so one run shows everything.
