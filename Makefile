@@ -7,11 +7,12 @@
 # to build/; nothing generated lands in the source tree except kbuild's own
 # objects in kmod/ for the host build (`make module`).
 
-VACT_VERSION	:= 0.1.0
+VACT_VERSION	:= 0.2.0
 VACT_SOVERSION	:= 0
 
 PREFIX		?= /usr/local
 LIBDIR		?= $(PREFIX)/lib
+BINDIR		?= $(PREFIX)/bin
 INCLUDEDIR	?= $(PREFIX)/include
 # udev reads rules from here whatever PREFIX is.
 UDEVDIR		?= /lib/udev/rules.d
@@ -175,7 +176,7 @@ help:
 	@echo '  debug-kernel    build linux-source-6.1 with KASAN, lockdep, kmemleak (~20 min)'
 	@echo '  check-debug     selftests + fault sweep + fuzzer on it and on PREEMPT_RT'
 	@echo '  lint            checkpatch --strict, W=1 C=1 (sparse) module builds'
-	@echo '  install         headers, libs, pkg-config (PREFIX=$(PREFIX) DESTDIR=)'
+	@echo '  install         headers, libs, pkg-config, vactorctl (PREFIX=$(PREFIX) DESTDIR=)'
 	@echo '  install-module  vactor.ko into /lib/modules/<KDIR release>/extra'
 	@echo '  uninstall clean clean-cache'
 	@echo 'Variables: KDIR KERNELS CHECK_CMD BENCH_BIN BENCH_ARGS V=1 WERROR=1'
@@ -376,8 +377,9 @@ lint-kmod: need-vm-kernels
 	+@scripts/lint-kmod.sh $(VM_KVERS)
 
 # --- install ---------------------------------------------------------------------
-install: libvact
+install: libvact tools
 	install -d $(DESTDIR)$(INCLUDEDIR)/linux $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -D -m 755 $(BUILD)/tools/vactorctl $(DESTDIR)$(BINDIR)/vactorctl
 	install -m 644 libvact/include/*.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 kmod/uapi/linux/vactor.h $(DESTDIR)$(INCLUDEDIR)/linux/
 	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
@@ -396,7 +398,7 @@ uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/vact.h $(DESTDIR)$(INCLUDEDIR)/linux/vactor.h
 	rm -f $(DESTDIR)$(LIBDIR)/libvact.a $(DESTDIR)$(LIBDIR)/libvact.so*
 	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/libvact.pc
-	rm -f $(DESTDIR)$(UDEVDIR)/60-vactor.rules
+	rm -f $(DESTDIR)$(UDEVDIR)/60-vactor.rules $(DESTDIR)$(BINDIR)/vactorctl
 	rm -f $(DESTDIR)/lib/modules/$(KREL)/extra/$(KMOD_NAME).ko
 
 # kbuild's own "clean" with M= at the top would also delete every *.[aios]
