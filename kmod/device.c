@@ -267,6 +267,24 @@ static int vactor_wait_cqes(struct vactor_port *port, u32 min, u32 flags,
 	}
 }
 
+/*
+ * ENTER without waiting (the ioctl's and VACTOR_URING_CMD_ENTER's): submits,
+ * then lets waiting messages into the CQ, since entering is also how a
+ * reaper makes room for them.  SQEs consumed, or a negative errno.
+ */
+int vactor_enter_nowait(struct vactor_port *port, u32 to_submit)
+{
+	int submitted = 0;
+
+	if (to_submit) {
+		submitted = vactor_submit(port, to_submit);
+		if (submitted < 0)
+			return submitted;
+	}
+	vactor_port_flush(port);
+	return submitted;
+}
+
 static long vactor_ioctl_enter(struct vactor_port *port, void __user *arg)
 {
 	struct vactor_enter e;
@@ -279,15 +297,12 @@ static long vactor_ioctl_enter(struct vactor_port *port, void __user *arg)
 	/* Checked before submitting: a refused ENTER consumes nothing. */
 	if ((e.flags & VACTOR_ENTER_GETEVENTS) && e.min_complete > port->cq_entries)
 		return -EINVAL;
+	if (!(e.flags & VACTOR_ENTER_GETEVENTS))
+		return vactor_enter_nowait(port, e.to_submit);
 	if (e.to_submit) {
 		submitted = vactor_submit(port, e.to_submit);
 		if (submitted < 0)
 			return submitted;
-	}
-	if (!(e.flags & VACTOR_ENTER_GETEVENTS)) {
-		/* Entering is also how a reaper lets waiting messages in. */
-		vactor_port_flush(port);
-		return submitted;
 	}
 	ret = vactor_wait_cqes(port, e.min_complete, e.flags, e.timeout_ns);
 	if (ret && !submitted)

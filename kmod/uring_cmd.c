@@ -45,24 +45,6 @@ static const void *uring_cmd_area(struct io_uring_cmd *ioucmd)
 #endif
 }
 
-/* As VACTOR_IOC_ENTER without VACTOR_ENTER_GETEVENTS. */
-static int uring_enter(struct vactor_port *port,
-		       const struct vactor_uring_enter *e)
-{
-	int submitted = 0;
-
-	if (e->flags || e->resv)
-		return -EINVAL;
-	if (e->to_submit) {
-		submitted = vactor_submit(port, e->to_submit);
-		if (submitted < 0)
-			return submitted;
-	}
-	/* Entering is also how a reaper lets waiting messages in. */
-	vactor_port_flush(port);
-	return submitted;
-}
-
 /*
  * As VACTOR_IOC_CALL, but the result is 0 once the operation ran: its own
  * result, which may be -EAGAIN, is in call->cqe.res.
@@ -106,7 +88,8 @@ int vactor_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 
 	memcpy(&args, uring_cmd_area(ioucmd), sizeof(args));
 	if (ioucmd->cmd_op == VACTOR_URING_CMD_ENTER)
-		ret = uring_enter(port, &args.enter);
+		ret = args.enter.flags || args.enter.resv ? -EINVAL :
+		      vactor_enter_nowait(port, args.enter.to_submit);
 	else
 		ret = uring_call(port, &args.call);
 	if (ret <= 0)

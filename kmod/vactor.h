@@ -313,6 +313,8 @@ int vactor_call(struct vactor_port *port, struct vactor_call *call);
 
 struct io_uring_cmd;
 int vactor_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
+/* device.c: ENTER without waiting, shared with the io_uring command. */
+int vactor_enter_nowait(struct vactor_port *port, u32 to_submit);
 
 /* ---- device.c / proc.c ---- */
 
