@@ -46,16 +46,23 @@ module_param_cb(mailbox_max, &mailbox_max_ops, &vactor_mailbox_max, 0644);
 MODULE_PARM_DESC(mailbox_max, "messages an actor's kernel mailbox holds before senders get EAGAIN (1..1048576)");
 
 /*
- * How long ENTER spins for completions before it sleeps.  Off by default:
- * a caller that waits in the kernel asked to sleep, and spinning is what
- * libvact does in userspace first.  Where a sleep and its wakeup cost far
- * more than the wait (an idle vCPU's exit, Documentation/benchmarks.rst) a
- * few microseconds can pay.
+ * The longest an ENTER spins for completions before it sleeps: a sleep and
+ * its wakeup can cost more than a short wait (tens of microseconds when an
+ * idle vCPU exits to its host, benchmarks.rst).  A port whose spins keep
+ * failing, because its messages come seldom, stops spinning but for an
+ * occasional probe (wait_budget()).  0: always sleep at once.
  */
-static unsigned int vactor_wait_spin_us;
+static unsigned int vactor_wait_spin_us = 50;
 module_param_named(wait_spin_us, vactor_wait_spin_us, uint, 0644);
-MODULE_PARM_DESC(wait_spin_us, "microseconds ENTER spins for completions before sleeping (default 0, at most 1000)");
+MODULE_PARM_DESC(wait_spin_us, "microseconds ENTER spins for completions before sleeping, while spinning pays on the port (default 50, at most 1000, 0: never)");
 #define VACTOR_WAIT_SPIN_MAX_US	1000U
+/*
+ * After this many spins in a row that ended in a sleep, a port spins only
+ * once every VACTOR_WAIT_SPIN_PROBE waits, to notice when spinning pays
+ * again.
+ */
+#define VACTOR_WAIT_SPIN_MISSES	4
+#define VACTOR_WAIT_SPIN_PROBE	16
 
 LIST_HEAD(vactor_ports);
 /* Guards vactor_ports, the list /proc/vactor/ports walks. */
@@ -220,14 +227,47 @@ static bool wait_spin(struct vactor_port *port, u32 min, struct wait_snap *snap,
 	return true;
 }
 
+/*
+ * How long this wait may spin: wait_spin_us, unless the port's last spins
+ * all missed and this wait is not a probe.  Threads waiting on one port
+ * at once may lose each other's updates of the counts: they are a hint.
+ */
+static u64 wait_budget(struct vactor_port *port)
+{
+	u64 spin = (u64)min(READ_ONCE(vactor_wait_spin_us),
+			    VACTOR_WAIT_SPIN_MAX_US) * NSEC_PER_USEC;
+	u32 skipped;
+
+	if (!spin || READ_ONCE(port->spin_misses) < VACTOR_WAIT_SPIN_MISSES)
+		return spin;
+	skipped = READ_ONCE(port->spin_skipped) + 1;
+	if (skipped < VACTOR_WAIT_SPIN_PROBE) {
+		WRITE_ONCE(port->spin_skipped, skipped);
+		return 0;
+	}
+	WRITE_ONCE(port->spin_skipped, 0);
+	return spin;
+}
+
+/* Counts a spin that saw the answer (@hit) or ended in a sleep. */
+static void wait_spin_result(struct vactor_port *port, bool hit)
+{
+	u32 misses = READ_ONCE(port->spin_misses);
+
+	if (hit)
+		WRITE_ONCE(port->spin_misses, 0);
+	else if (misses < VACTOR_WAIT_SPIN_MISSES)
+		WRITE_ONCE(port->spin_misses, misses + 1);
+}
+
 /* Waits until @min CQEs are ready, moving waiting messages in as room opens. */
 static int vactor_wait_cqes(struct vactor_port *port, u32 min, u32 flags,
 			    u64 timeout_ns)
 {
 	ktime_t deadline = KTIME_MAX, left = KTIME_MAX;
-	u64 spin = (u64)min(READ_ONCE(vactor_wait_spin_us),
-			    VACTOR_WAIT_SPIN_MAX_US) * NSEC_PER_USEC;
+	bool waited = false;
 	struct wait_snap snap;
+	u64 spin = 0;
 	u32 count;
 	int ret;
 
@@ -239,19 +279,28 @@ static int vactor_wait_cqes(struct vactor_port *port, u32 min, u32 flags,
 		vactor_port_flush(port);
 		ret = vactor_cq_count(port, &count);
 		if (ret || count >= min)
-			return ret;
+			break;
+		/* Spins once at most: a message that comes later finds us asleep. */
+		if (!waited) {
+			waited = true;
+			spin = wait_budget(port);
+		}
 		if (deadline != KTIME_MAX) {
 			left = ktime_sub(deadline, ktime_get());
-			if (left <= 0)
-				return -ETIME;
+			if (left <= 0) {
+				ret = -ETIME;
+				break;
+			}
 			spin = min_t(u64, spin, left);
 		}
-		/* Once per ENTER: a message that comes later finds us asleep. */
-		if (spin && wait_spin(port, min, &snap, spin)) {
+		if (spin) {
+			bool hit = wait_spin(port, min, &snap, spin);
+
+			wait_spin_result(port, hit);
 			spin = 0;
-			continue;
+			if (hit)
+				continue;
 		}
-		spin = 0;
 		/* No deadline, no hrtimer to set up on the stack. */
 		if (deadline == KTIME_MAX)
 			ret = wait_event_interruptible(port->wq,
@@ -261,10 +310,11 @@ static int vactor_wait_cqes(struct vactor_port *port, u32 min, u32 flags,
 								 wait_done(port, min, &snap),
 								 left);
 		if (ret == -ERESTARTSYS)
-			return -EINTR;
+			ret = -EINTR;
 		if (ret)
-			return ret;
+			break;
 	}
+	return ret;
 }
 
 /*

@@ -195,6 +195,8 @@ struct vactor_port {
 	bool cq_corrupt;		/* userspace wrote a bad CQ head */
 	bool closing;			/* no more posts into this CQ */
 	atomic_t backlog_seq;		/* bumped when a message waits for us */
+	u32 spin_misses;		/* ENTER's spins in a row that slept */
+	u32 spin_skipped;		/* waits not spun since the last probe */
 
 	wait_queue_head_t wq;
 	u64 submitted;			/* SQEs consumed */

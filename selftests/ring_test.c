@@ -6,6 +6,9 @@
 #include "kselftest_harness.h"
 
 #include <poll.h>
+#include <signal.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 
@@ -611,6 +614,132 @@ TEST_F(ready, libvact_wait_times_out_etime)
 
 	EXPECT_EQ(-ETIME, vact_wait_cqe(&self->p, &cqe, 1000000));
 	EXPECT_EQ(-ETIME, vact_wait_cqe(&self->p, &cqe, 0));
+}
+
+/*
+ * ---- spin: ENTER's wait with each wait_spin_us setting ----
+ * A waiting ENTER spins first (admin-guide.rst); whether it spins or
+ * sleeps, it must end the same way: with the message, at its timeout, or
+ * at a signal.
+ */
+
+/* The documented default, as the module loaded (the fixture restores it). */
+TEST(wait_spin_default_50us)
+{
+	EXPECT_EQ(50, module_param_read(WAIT_SPIN_PARAM));
+}
+
+FIXTURE(spin) {
+	struct vact_port p;
+	uint64_t me;
+	long saved;
+};
+
+FIXTURE_VARIANT(spin) {
+	long us;
+};
+
+FIXTURE_VARIANT_ADD(spin, off) { .us = 0 };
+FIXTURE_VARIANT_ADD(spin, default_50us) { .us = 50 };
+FIXTURE_VARIANT_ADD(spin, longest_1ms) { .us = 1000 };
+
+FIXTURE_SETUP(spin)
+{
+	self->saved = module_param_read(WAIT_SPIN_PARAM);
+	ASSERT_LE(0, self->saved) TH_LOG("%s: %s", WAIT_SPIN_PARAM,
+					 strerror((int)-self->saved));
+	ASSERT_EQ(0, module_param_write(WAIT_SPIN_PARAM, variant->us));
+	ASSERT_EQ(0, port_open(&self->p, 0, 0, 0, 0));
+	ASSERT_EQ(0, vact_create(&self->p, NULL, 0, &self->me));
+}
+
+FIXTURE_TEARDOWN(spin)
+{
+	vact_destroy(&self->p, self->me);
+	vact_port_close(&self->p);
+	module_param_write(WAIT_SPIN_PARAM, self->saved);
+}
+
+/* A timeout shorter than the spin ends the spin too. */
+TEST_F(spin, timeout_shorter_than_spin_etime)
+{
+	int i;
+
+	/* Several waits: past the misses that turn spinning into probes. */
+	for (i = 0; i < 20; i++)
+		ASSERT_EQ(-ETIME, enter_raw(self->p.fd, 0, 1,
+					    VACTOR_ENTER_GETEVENTS | VACTOR_ENTER_TIMEOUT,
+					    200000));
+}
+
+/* Messages from another process end each wait, spinning or asleep. */
+TEST_F(spin, messages_end_waits)
+{
+	struct vactor_cqe cqe;
+	int i, status, ack[2];
+	pid_t pid;
+	char c;
+
+	ASSERT_EQ(0, pipe(ack));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct vact_port q;
+		uint64_t from;
+
+		close(ack[1]);
+		if (port_open(&q, 0, 0, 0, 0) || vact_create(&q, NULL, 0, &from))
+			_exit(1);
+		/* One message per wait of the parent, after it reaped the last. */
+		for (i = 0; i < 50; i++) {
+			if (read(ack[0], &c, 1) != 1 ||
+			    vact_send(&q, from, self->me, &i, sizeof(i), (uint64_t)i))
+				_exit(2);
+		}
+		_exit(0);
+	}
+	close(ack[0]);
+	for (i = 0; i < 50; i++) {
+		ASSERT_EQ(1, write(ack[1], "g", 1));
+		ASSERT_EQ(0, enter_raw(self->p.fd, 0, 1,
+				       VACTOR_ENTER_GETEVENTS | VACTOR_ENTER_TIMEOUT,
+				       WAIT_NS));
+		ASSERT_EQ(0, reap(&self->p, &cqe, 0));
+		ASSERT_EQ(VACTOR_EV_MSG, cqe.event);
+		ASSERT_EQ((uint64_t)i, cqe.tag);
+		ASSERT_TRUE(cq_idle(&self->p));
+	}
+	close(ack[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* A signal ends a wait without a timeout, spinning or asleep. */
+TEST_F(spin, signal_eintr)
+{
+	struct itimerval every = {
+		.it_interval = { .tv_usec = 5000 }, .it_value = { .tv_usec = 5000 },
+	};
+	struct itimerval off = { 0 };
+	struct sigaction sa = { .sa_handler = on_alarm };
+	int i, ret;
+
+	/* No SA_RESTART; the timer repeats, so one that fires early is no matter. */
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &every, NULL));
+	for (i = 0; i < 5; i++) {
+		ret = enter_raw(self->p.fd, 0, 1, VACTOR_ENTER_GETEVENTS, 0);
+		if (ret != -EINTR)
+			break;
+	}
+	setitimer(ITIMER_REAL, &off, NULL);
+	EXPECT_EQ(-EINTR, ret);
+	EXPECT_EQ(0, vact_cq_ready(&self->p));
 }
 
 TEST_HARNESS_MAIN

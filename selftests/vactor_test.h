@@ -26,6 +26,7 @@
 #define WAIT_NS		(20LL * 1000 * 1000 * 1000)
 
 #define MAILBOX_MAX_PARAM	"/sys/module/vactor/parameters/mailbox_max"
+#define WAIT_SPIN_PARAM		"/sys/module/vactor/parameters/wait_spin_us"
 
 static inline int port_open(struct vact_port *p, unsigned int sq,
 			    unsigned int cq, unsigned int send,
@@ -191,6 +192,22 @@ static inline long module_param_read(const char *path)
 		return -EIO;
 	buf[n] = '\0';
 	return strtol(buf, NULL, 10);
+}
+
+/* Writes a module parameter: 0 or -errno. */
+static inline int module_param_write(const char *path, long value)
+{
+	char buf[32];
+	int fd, n, ret = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%ld\n", value);
+	if (write(fd, buf, (size_t)n) != n)
+		ret = -errno;
+	close(fd);
+	return ret;
 }
 
 /* A name unique to this test process: actors outlive their ports. */
