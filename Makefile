@@ -7,7 +7,7 @@
 # to build/; nothing generated lands in the source tree except kbuild's own
 # objects in kmod/ for the host build (`make module`).
 
-VACT_VERSION	:= 0.2.0
+VACT_VERSION	:= 0.3.0
 VACT_SOVERSION	:= 0
 
 PREFIX		?= /usr/local

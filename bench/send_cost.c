@@ -4,7 +4,8 @@
  * process shows alone, with no second vCPU to wait for or wake.
  *
  * One port sends batches of 64-byte messages to its own actor (or to two in
- * turn) through the SQ and reaps them; the same loop with one
+ * turn) through the SQ, one SQE each or all in one VACTOR_OP_SEND_BATCH,
+ * and reaps them; the same loop with one
  * IORING_OP_MSG_RING per message to its own ring is the io_uring figure,
  * and NOPs (each posts a completion) the floor of an ENTER.  Each figure is
  * the best and the median of ROUNDS runs of MSGS messages.
@@ -24,11 +25,12 @@
 
 #include <vact.h>
 
-enum { ONE_TARGET, TWO_TARGETS, NOP, MSG_RING, NR_MODES };
+enum { ONE_TARGET, TWO_TARGETS, BATCH_OP, NOP, MSG_RING, NR_MODES };
 
 static const char *const mode_name[NR_MODES] = {
 	"vactor, one target", "vactor, two targets in turn",
-	"vactor NOP (completes)", "io_uring MSG_RING",
+	"vactor SEND_BATCH, one SQE", "vactor NOP (completes)",
+	"io_uring MSG_RING",
 };
 
 static double now_ns(void)
@@ -46,6 +48,46 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The CQ holds the batch's messages (and nothing else): consume them. */
+static int reap(struct vact_port *port, unsigned int batch)
+{
+	unsigned int n = vact_cq_ready(port);
+
+	vact_cq_advance(port, n);
+	return n == batch ? 0 : -EIO;
+}
+
+/* One batch as one SEND_BATCH SQE, written into the send area. */
+static int vactor_batch_op(struct vact_port *port, uint64_t to,
+			   unsigned int batch, const char *msg)
+{
+	struct vactor_sqe *sqe;
+	struct vact_batch b;
+	unsigned int k;
+	void *p;
+	int ret;
+
+	ret = vact_batch_start(port, &b, 0);
+	if (ret)
+		return ret;
+	for (k = 0; k < batch; k++) {
+		p = vact_batch_add(&b, to, 64, k);
+		if (!p)
+			return -ENOSPC;
+		memcpy(p, msg, 64);
+	}
+	sqe = vact_get_sqe(port);
+	if (!sqe)
+		return -EBUSY;
+	ret = vact_prep_send_batch(sqe, &b, to, 0, 0);
+	if (ret)
+		return ret;
+	ret = vact_submit(port);
+	if (ret != 1)
+		return ret < 0 ? ret : -EIO;
+	return reap(port, batch);
+}
+
 /* One batch through the vactor port; 0 or a negative errno. */
 static int vactor_batch(struct vact_port *port, int mode, const uint64_t *to,
 			unsigned int batch, const char *msg)
@@ -54,6 +96,8 @@ static int vactor_batch(struct vact_port *port, int mode, const uint64_t *to,
 	unsigned int k;
 	int ret;
 
+	if (mode == BATCH_OP)
+		return vactor_batch_op(port, to[0], batch, msg);
 	for (k = 0; k < batch; k++) {
 		sqe = vact_get_sqe(port);
 		if (!sqe)
@@ -72,8 +116,7 @@ static int vactor_batch(struct vact_port *port, int mode, const uint64_t *to,
 	if (ret != (int)batch)
 		return ret < 0 ? ret : -EIO;
 	/* The messages came back to this port: consume them. */
-	vact_cq_advance(port, vact_cq_ready(port));
-	return 0;
+	return reap(port, batch);
 }
 
 /* One batch of MSG_RINGs to our own ring. */
@@ -166,6 +209,9 @@ int main(int argc, char **argv)
 	printf("vactor one target / MSG_RING: %.2f (best), %.2f (median)\n",
 	       ns[ONE_TARGET][0] / ns[MSG_RING][0],
 	       ns[ONE_TARGET][rounds / 2] / ns[MSG_RING][rounds / 2]);
+	printf("vactor SEND_BATCH / MSG_RING: %.2f (best), %.2f (median)\n",
+	       ns[BATCH_OP][0] / ns[MSG_RING][0],
+	       ns[BATCH_OP][rounds / 2] / ns[MSG_RING][rounds / 2]);
 	io_uring_queue_exit(&ring);
 	vact_port_close(&port);
 	return 0;

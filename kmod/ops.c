@@ -30,6 +30,7 @@ struct vactor_req {
 	struct vactor_submit_state *st;	/* NULL for CALL */
 	const u8 *data;			/* the inline payload */
 	u64 res_actor;			/* the completion's actor */
+	u32 res_len;			/* the completion's len */
 };
 
 struct vactor_opdef {
@@ -37,6 +38,8 @@ struct vactor_opdef {
 	u8 flags;		/* SQE flags the operation accepts */
 	bool acting_actor;	/* sqe->actor must be hosted by this port */
 	bool quiet;		/* completes only on error, unless F_ACK */
+	bool sends;		/* only sends: the submission's run stays open */
+	bool reads_data;	/* looks at data[]: copied before it is checked */
 	int (*issue)(struct vactor_req *req);
 };
 
@@ -137,6 +140,29 @@ static int send_payload(struct vactor_req *req, const void **payload)
 	return 0;
 }
 
+/*
+ * The time a message was accepted: one clock read per submission, since
+ * under emulation a read can cost as much as the rest of a send (uapi.rst,
+ * ts_ns); a CALL reads it when it runs.
+ */
+static u64 req_time(struct vactor_req *req)
+{
+	if (!req->st)
+		return ktime_get_ns();
+	if (!req->st->ts_ns)
+		req->st->ts_ns = ktime_get_ns();
+	return req->st->ts_ns;
+}
+
+/* One message: in the submission's send run, or alone for a CALL. */
+static int req_send(struct vactor_req *req, u64 target,
+		    const struct vactor_msg_hdr *h, const void *payload)
+{
+	if (!req->st)
+		return vactor_send(req->port, target, h, payload);
+	return vactor_send_run(&req->st->run, target, h, payload);
+}
+
 static int op_send(struct vactor_req *req)
 {
 	const struct vactor_sqe *sqe = req->sqe;
@@ -152,21 +178,95 @@ static int op_send(struct vactor_req *req)
 	ret = send_payload(req, &payload);
 	if (ret)
 		return ret;
-	if (!req->st) {
-		h.ts_ns = ktime_get_ns();
-		ret = vactor_send(req->port, sqe->target, &h, payload);
-	} else {
-		/*
-		 * One clock read per submission: under emulation a read can
-		 * cost as much as the rest of a send (uapi.rst, ts_ns).
-		 */
-		if (!req->st->ts_ns)
-			req->st->ts_ns = ktime_get_ns();
-		h.ts_ns = req->st->ts_ns;
-		ret = vactor_send_run(&req->st->run, sqe->target, &h, payload);
-	}
+	h.ts_ns = req_time(req);
+	ret = req_send(req, sqe->target, &h, payload);
 	if (!ret)
 		WRITE_ONCE(req->actor->msgs_out, req->actor->msgs_out + 1);
+	return ret;
+}
+
+/*
+ * Checks the batch's place in the send area and returns its start; the
+ * messages in it are checked one by one as they are sent.
+ */
+static int batch_span(struct vactor_req *req, const u8 **start)
+{
+	const struct vactor_sqe *sqe = req->sqe;
+
+	/* Its fields are per message: the SQE's own must stay unused. */
+	if (sqe->target || sqe->tag)
+		return -EINVAL;
+	if (!sqe->len || !IS_ALIGNED(sqe->buf_off, VACTOR_BATCH_ALIGN))
+		return -EINVAL;
+	if ((u64)sqe->buf_off + sqe->len > req->port->send_mem.size)
+		return -EFAULT;
+	*start = req->port->send_mem.addr + sqe->buf_off;
+	return 0;
+}
+
+/*
+ * Reads the header of the batch message at @p, @left bytes before the end
+ * of the batch, once: userspace can write the send area meanwhile, so only
+ * the copy is looked at.
+ */
+static int batch_msg(const u8 *p, u32 left, struct vactor_batch_msg *m)
+{
+	if (left < sizeof(*m))
+		return -EINVAL;
+	memcpy(m, p, sizeof(*m));
+	if (m->resv)
+		return -EINVAL;
+	if (m->len > VACTOR_MSG_MAX)
+		return -EMSGSIZE;
+	if (m->len > left - sizeof(*m))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * SEND_BATCH: the messages of the batch in order, each as a SEND would send
+ * it, stopping at the first that fails; the completion's len says how many
+ * were sent, so the sender knows where to resume.
+ */
+static int op_send_batch(struct vactor_req *req)
+{
+	struct vactor_msg_hdr h = {
+		.source = req->actor->id, .user_data = req->sqe->user_data,
+		.event = VACTOR_EV_MSG,
+	};
+	struct vactor_batch_msg m;
+	u32 off = 0, step, len = req->sqe->len;
+	const u8 *start;
+	int ret;
+
+	req->res_actor = req->actor->id;
+	ret = batch_span(req, &start);
+	if (ret)
+		return ret;
+	h.ts_ns = req_time(req);
+	while (off < len) {
+		ret = batch_msg(start + off, len - off, &m);
+		if (ret)
+			break;
+		h.tag = m.tag;
+		h.len = m.len;
+		ret = req_send(req, m.target, &h, start + off + sizeof(m));
+		if (ret)
+			break;
+		req->res_len++;
+		/* The last message's padding may lie past the batch. */
+		step = sizeof(m) + ALIGN(m.len, VACTOR_BATCH_ALIGN);
+		off = step < len - off ? off + step : len;
+		/* A batch can be as long as the send area: let others run. */
+		if (!(req->res_len % VACTOR_RUN_MSGS) && need_resched()) {
+			if (req->st)
+				vactor_send_run_end(&req->st->run);
+			cond_resched();
+		}
+	}
+	if (req->res_len)
+		WRITE_ONCE(req->actor->msgs_out,
+			   req->actor->msgs_out + req->res_len);
 	return ret;
 }
 
@@ -194,6 +294,7 @@ static const struct vactor_opdef vactor_ops[VACTOR_OP_LAST] = {
 	[VACTOR_OP_CREATE] = {
 		.name = "create",
 		.flags = VACTOR_SQE_F_PUBLIC,
+		.reads_data = true,
 		.issue = op_create,
 	},
 	[VACTOR_OP_DESTROY] = {
@@ -203,6 +304,7 @@ static const struct vactor_opdef vactor_ops[VACTOR_OP_LAST] = {
 	},
 	[VACTOR_OP_LOOKUP] = {
 		.name = "lookup",
+		.reads_data = true,
 		.issue = op_lookup,
 	},
 	[VACTOR_OP_SEND] = {
@@ -210,13 +312,28 @@ static const struct vactor_opdef vactor_ops[VACTOR_OP_LAST] = {
 		.flags = VACTOR_SQE_F_BUF | VACTOR_SQE_F_ACK,
 		.acting_actor = true,
 		.quiet = true,
+		.sends = true,
 		.issue = op_send,
 	},
 	[VACTOR_OP_HOST] = {
 		.name = "host",
 		.issue = op_host,
 	},
+	[VACTOR_OP_SEND_BATCH] = {
+		.name = "send_batch",
+		.flags = VACTOR_SQE_F_ACK,
+		.acting_actor = true,
+		.quiet = true,
+		.sends = true,
+		.issue = op_send_batch,
+	},
 };
+
+/* The operation of @opcode, or NULL for an unknown one. */
+static const struct vactor_opdef *opdef(u8 opcode)
+{
+	return opcode < VACTOR_OP_LAST ? &vactor_ops[opcode] : NULL;
+}
 
 /* The acting actor, if this port hosts it.  port->lock held. */
 static struct vactor_actor *hosted_actor(struct vactor_port *port, u64 id)
@@ -239,9 +356,9 @@ static int req_prep(struct vactor_req *req, const struct vactor_opdef **def)
 {
 	const struct vactor_sqe *sqe = req->sqe;
 
-	if (sqe->opcode >= VACTOR_OP_LAST)
+	*def = opdef(sqe->opcode);
+	if (!*def)
 		return -EINVAL;
-	*def = &vactor_ops[sqe->opcode];
 	if (sqe->flags & ~(*def)->flags)
 		return -EINVAL;
 	if (sqe->resv0 || sqe->resv1[0] || sqe->resv1[1])
@@ -283,6 +400,7 @@ int vactor_submit(struct vactor_port *port, u32 to_submit)
 	struct vactor_req req = {
 		.port = port, .st = &st,
 	};
+	const struct vactor_opdef *def;
 	const struct vactor_sqe *usqe;
 	struct vactor_sqe sqe;
 	u32 n, got, i, posted = 0;
@@ -304,19 +422,20 @@ int vactor_submit(struct vactor_port *port, u32 to_submit)
 		usqe = &port->sqes[(port->sq_khead + i) & mask];
 		/* One read of the shared entry; only the copy is looked at. */
 		memcpy(&sqe, usqe, offsetof(struct vactor_sqe, data));
+		def = opdef(sqe.opcode);
 		/*
 		 * An inline payload is only carried, never looked at: it is
 		 * read once, where it is copied to (CQE or held message),
 		 * instead of twice.  Names (CREATE, LOOKUP) are checked, so
 		 * they are copied first.
 		 */
-		if (sqe.opcode == VACTOR_OP_SEND && !(sqe.flags & VACTOR_SQE_F_BUF)) {
-			req.data = usqe->data;
-		} else {
+		if (def && def->reads_data) {
 			memcpy(sqe.data, usqe->data, sizeof(sqe.data));
 			req.data = sqe.data;
+		} else {
+			req.data = usqe->data;
 		}
-		if (sqe.opcode != VACTOR_OP_SEND) {
+		if (!def || !def->sends) {
 			/* It may take any lock, or take an actor off this port. */
 			vactor_send_run_end(&st.run);
 			st.actor = NULL;
@@ -324,14 +443,16 @@ int vactor_submit(struct vactor_port *port, u32 to_submit)
 		req.sqe = &sqe;
 		req.actor = NULL;
 		req.res_actor = 0;
+		req.res_len = 0;
 		res = vactor_issue(&req, &post);
-		if (!res && sqe.opcode == VACTOR_OP_SEND)
+		if (!res && def->sends)
 			st.actor = req.actor;
 		if (post) {
 			/* Our own cq_lock may be the one the run holds. */
 			vactor_send_run_end(&st.run);
 			vactor_cq_post_completion(port, sqe.opcode, res,
-						  req.res_actor, sqe.user_data);
+						  req.res_actor, req.res_len,
+						  sqe.user_data);
 			posted++;
 		}
 	}
@@ -366,6 +487,7 @@ int vactor_call(struct vactor_port *port, struct vactor_call *call)
 	cqe->opcode = call->sqe.opcode;
 	cqe->res = res;
 	cqe->actor = req.res_actor;
+	cqe->len = req.res_len;
 	cqe->user_data = call->sqe.user_data;
 	return res;
 }

@@ -357,7 +357,7 @@ void vactor_cq_publish(struct vactor_port *port)
 
 /* Posts a completion into a slot reserved with vactor_cq_reserve(). */
 void vactor_cq_post_completion(struct vactor_port *port, u8 opcode, s32 res,
-			       u64 actor, u64 user_data)
+			       u64 actor, u32 len, u64 user_data)
 {
 	struct vactor_cq_slot *slot;
 	struct vactor_cqe *cqe;
@@ -375,6 +375,7 @@ void vactor_cq_post_completion(struct vactor_port *port, u8 opcode, s32 res,
 	cqe->opcode = opcode;
 	cqe->res = res;
 	cqe->actor = actor;
+	cqe->len = len;
 	cqe->user_data = user_data;
 	port->cq_reserved--;
 	WRITE_ONCE(port->cq_ktail, port->cq_ktail + 1);

@@ -249,13 +249,6 @@ out:
 }
 
 /*
- * A run's bounds: its payloads are copied with preemption off, and its
- * receiver sees nothing of it until it ends.
- */
-#define VACTOR_RUN_MSGS		64
-#define VACTOR_RUN_BYTES	SZ_64K
-
-/*
  * Opens a run to @target if a message can go straight into its host's CQ:
  * it exists, @from may send to it, it is hosted, its mailbox is empty and
  * the CQ has room.  Anything else is left to vactor_send(), which decides

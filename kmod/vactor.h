@@ -17,6 +17,7 @@
 #include <linux/pid.h>
 #include <linux/refcount.h>
 #include <linux/rhashtable-types.h>
+#include <linux/sizes.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
@@ -229,7 +230,7 @@ int vactor_port_mmap(struct vactor_port *port, struct vm_area_struct *vma);
 u32 vactor_cq_reserve(struct vactor_port *port, u32 want);
 void vactor_cq_unreserve(struct vactor_port *port, u32 n);
 void vactor_cq_post_completion(struct vactor_port *port, u8 opcode, s32 res,
-			       u64 actor, u64 user_data);
+			       u64 actor, u32 len, u64 user_data);
 u32 vactor_cq_room(struct vactor_port *port, u32 *head);
 bool __vactor_cq_post_msg(struct vactor_port *port, u32 head, u64 actor,
 			  const struct vactor_msg_hdr *h, const void *payload);
@@ -259,6 +260,13 @@ int vactor_send(struct vactor_port *from, u64 target,
  * must end it before anything that sleeps, takes another actor's lock or
  * any cq_lock (a completion of its own, another operation).
  */
+/*
+ * A run's bounds: its payloads are copied with preemption off, and its
+ * receiver sees nothing of it until it ends.
+ */
+#define VACTOR_RUN_MSGS		64
+#define VACTOR_RUN_BYTES	SZ_64K
+
 struct vactor_send_run {
 	struct vactor_port *from;
 	struct vactor_actor *to;	/* NULL: no run open */

@@ -131,6 +131,45 @@ int vact_prep_send(struct vact_port *port, struct vactor_sqe *sqe,
 		   uint64_t from, uint64_t to, const void *data, uint32_t len,
 		   uint64_t tag);
 
+/* --- batches of messages (VACTOR_OP_SEND_BATCH) ------------------------ */
+
+/*
+ * A batch is written straight into the send area: one SQE then sends all
+ * of its messages (to any targets, in order), and the kernel reads no SQE
+ * per message.  Between vact_batch_start() and vact_prep_send_batch()
+ * nothing else may use the port's send area (no vact_prep_send() of a
+ * payload over VACTOR_INLINE_MAX, no other batch).
+ */
+struct vact_batch {
+	struct vact_port *port;
+	uint32_t off;			/* where it starts in the send area */
+	uint32_t used;			/* bytes written */
+	uint32_t cap;			/* bytes it may take */
+	uint32_t count;			/* messages added */
+};
+
+/*
+ * Starts a batch of at most max_bytes (0: all the free send area);
+ * -ENOSPC when less than one empty message's room is free (submit first).
+ */
+int vact_batch_start(struct vact_port *port, struct vact_batch *b,
+		     uint32_t max_bytes);
+/*
+ * Adds a message of len bytes for actor `to`, and returns where to write
+ * its payload; NULL when it does not fit (send this batch, start another)
+ * or len is over VACTOR_MSG_MAX.
+ */
+void *vact_batch_add(struct vact_batch *b, uint64_t to, uint32_t len,
+		     uint64_t tag);
+/*
+ * Prepares sqe to send the batch from actor `from`: it completes only on
+ * error unless flags has VACTOR_SQE_F_ACK, and the completion's len is the
+ * number of messages sent (those after a failed one were not).  -EINVAL
+ * for an empty batch.
+ */
+int vact_prep_send_batch(struct vactor_sqe *sqe, struct vact_batch *b,
+			 uint64_t from, uint8_t flags, uint64_t user_data);
+
 /* --- synchronous operations (VACTOR_IOC_CALL) --------------------------- */
 
 /* Executes one SQE now; the result is the completion's res, cqe optional. */

@@ -133,6 +133,63 @@ int vact_prep_send(struct vact_port *port, struct vactor_sqe *sqe,
 	return 0;
 }
 
+int vact_batch_start(struct vact_port *port, struct vact_batch *b,
+		     uint32_t max_bytes)
+{
+	uint32_t off;
+	size_t free;
+	int ret;
+
+	ret = send_area_alloc(port, NULL, 0, &off);
+	if (ret)
+		return ret;
+	free = port->send_size - off;
+	if (free < sizeof(struct vactor_batch_msg))
+		return -ENOSPC;
+	if (free > UINT32_MAX)
+		free = UINT32_MAX;
+	b->port = port;
+	b->off = off;
+	b->used = 0;
+	b->cap = max_bytes && max_bytes < free ? max_bytes : (uint32_t)free;
+	b->count = 0;
+	return 0;
+}
+
+void *vact_batch_add(struct vact_batch *b, uint64_t to, uint32_t len,
+		     uint64_t tag)
+{
+	struct vactor_batch_msg m = { .target = to, .tag = tag, .len = len };
+	/* The previous message's padding, then this one's header. */
+	uint32_t at = (b->used + VACTOR_BATCH_ALIGN - 1) &
+		      ~(uint32_t)(VACTOR_BATCH_ALIGN - 1);
+	unsigned char *p;
+
+	if (len > VACTOR_MSG_MAX || at > b->cap ||
+	    b->cap - at < sizeof(m) + (uint64_t)len)
+		return NULL;
+	p = b->port->send + b->off + at;
+	memcpy(p, &m, sizeof(m));
+	b->used = at + (uint32_t)sizeof(m) + len;
+	b->count++;
+	return p + sizeof(m);
+}
+
+int vact_prep_send_batch(struct vactor_sqe *sqe, struct vact_batch *b,
+			 uint64_t from, uint8_t flags, uint64_t user_data)
+{
+	if (!b->count || (flags & ~VACTOR_SQE_F_ACK))
+		return -EINVAL;
+	prep_header(sqe, VACTOR_OP_SEND_BATCH, user_data);
+	sqe->flags = flags;
+	sqe->actor = from;
+	sqe->buf_off = b->off;
+	sqe->len = b->used;
+	/* The area after it is free again for the next payload or batch. */
+	b->port->send_used = b->off + b->used;
+	return 0;
+}
+
 int vact_call(struct vact_port *port, const struct vactor_sqe *sqe,
 	      struct vactor_cqe *cqe)
 {

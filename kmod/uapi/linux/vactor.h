@@ -61,9 +61,25 @@ enum vactor_op {
 	VACTOR_OP_LOOKUP,	/* name in data -> cqe.actor */
 	VACTOR_OP_SEND,		/* message from actor to target */
 	VACTOR_OP_HOST,		/* host the dormant actor target on this port */
+	VACTOR_OP_SEND_BATCH,	/* messages from actor, laid out in the send area */
 
 	VACTOR_OP_LAST,
 };
+
+/*
+ * VACTOR_OP_SEND_BATCH: the SQE's [buf_off, buf_off + len) in the send area
+ * holds messages back to back, each this header followed by its len payload
+ * bytes, the next one starting at the following multiple of
+ * VACTOR_BATCH_ALIGN.  The completion's len counts the messages sent.
+ */
+struct vactor_batch_msg {
+	__u64	target;		/* target actor id */
+	__u64	tag;		/* carried unchanged to the receiver */
+	__u32	len;		/* payload bytes after this header */
+	__u32	resv;		/* must be 0 */
+};
+
+#define VACTOR_BATCH_ALIGN	8
 
 /*
  * Completion queue entry: 128 bytes.  Written by the kernel only.
@@ -73,7 +89,7 @@ struct vactor_cqe {
 	__u8	opcode;		/* EV_COMPLETE: the SQE's opcode */
 	__u16	flags;		/* VACTOR_CQE_F_* */
 	__s32	res;		/* 0 or a negative errno */
-	__u32	len;		/* payload length */
+	__u32	len;		/* payload length; SEND_BATCH: messages sent */
 	__u32	buf_off;	/* VACTOR_CQE_F_BUF: offset in the receive area */
 	__u64	actor;		/* actor this event is for (see events) */
 	__u64	source;		/* MSG: sending actor; UNDELIVERED: its target */
