@@ -1452,6 +1452,7 @@ static int t_create_rehash(struct sweep *s)
 struct send_ctx {
 	uint64_t to;
 	uint32_t len;
+	unsigned int batch;	/* a SEND_BATCH of this many messages, not SEND */
 	bool ring;		/* through the SQ and ENTER, not CALL */
 	bool direct;		/* the target has room: no mailbox */
 	uint64_t seq;
@@ -1501,12 +1502,80 @@ static int send_once(struct send_ctx *c, struct sweep *s, uint64_t seq)
 	return ret;
 }
 
+/*
+ * A SEND_BATCH of n messages seq0, seq0 + 1, ... from..to, len bytes each,
+ * laid out at the start of the send area.
+ */
+static void prep_batch(struct vact_port *p, struct vactor_sqe *sqe,
+		       uint64_t from, uint64_t to, uint32_t len, uint64_t seq0,
+		       unsigned int n)
+{
+	struct vactor_batch_msg m = { .target = to, .len = len };
+	uint8_t *area = p->send;
+	uint32_t at = 0, end = 0;
+	unsigned int i;
+
+	prep(sqe, VACTOR_OP_SEND_BATCH, from, 0, NULL);
+	for (i = 0; i < n; i++) {
+		at = (end + VACTOR_BATCH_ALIGN - 1) & ~(VACTOR_BATCH_ALIGN - 1);
+		m.tag = seq0 + i;
+		memcpy(area + at, &m, sizeof(m));
+		pattern_fill(area + at + sizeof(m), len, seq0 + i);
+		end = at + sizeof(m) + len;
+	}
+	sqe->len = end;
+	sqe->user_data = seq0;
+}
+
+/*
+ * Sends messages seq0.. as one SEND_BATCH from a; armed with s->n.  0 or
+ * -errno; *sent: the completion's len.
+ */
+static int batch_once(struct send_ctx *c, struct sweep *s, uint64_t seq0,
+		      uint32_t *sent)
+{
+	struct vactor_enter e = { .to_submit = 1 };
+	struct vactor_cqe cqe_call, *cqe = &cqe_call;
+	struct vactor_sqe sqe, *q;
+	int ret;
+
+	if (!c->ring) {
+		prep_batch(&A, &sqe, a_id, c->to, c->len, seq0, c->batch);
+		arm(s->n);
+		ret = call(A.fd, &sqe, &cqe_call);
+		s->fired = disarm();
+	} else {
+		q = vact_get_sqe(&A);
+		CHECK(q, "no free SQE");
+		prep_batch(&A, q, a_id, c->to, c->len, seq0, c->batch);
+		q->flags |= VACTOR_SQE_F_ACK;
+		__atomic_store_n(A.sq.tail, A.sq.sqe_tail, __ATOMIC_RELEASE);
+		arm(s->n);
+		ret = ioctl(A.fd, VACTOR_IOC_ENTER, &e);
+		ret = ret < 0 ? -errno : ret;
+		s->fired = disarm();
+		CHECK(ret == 1, "ENTER consumed %d SQEs, expected 1", ret);
+		ret = vact_wait_cqe(&A, &cqe, WAIT_NS);
+		CHECK(!ret, "no completion for the SEND_BATCH: %s", strerror(-ret));
+		ret = cqe->res;
+	}
+	CHECK(cqe->event == VACTOR_EV_COMPLETE &&
+	      cqe->opcode == VACTOR_OP_SEND_BATCH && cqe->user_data == seq0 &&
+	      cqe->actor == a_id,
+	      "SEND_BATCH completion: event %u opcode %u user_data %llu actor %llu",
+	      cqe->event, cqe->opcode, (unsigned long long)cqe->user_data,
+	      (unsigned long long)cqe->actor);
+	*sent = cqe->len;
+	if (c->ring)
+		vact_cqe_seen(&A, cqe);
+	return ret;
+}
+
+static int send_step_end(struct sweep *s, struct send_ctx *c, int ret);
+
 static int step_send(struct sweep *s, void *ctx)
 {
 	struct send_ctx *c = ctx;
-	struct actor_info ai;
-	struct stats st;
-	unsigned int queued;
 	int ret;
 
 	ret = send_once(c, s, ++c->seq);
@@ -1517,6 +1586,47 @@ static int step_send(struct sweep *s, void *ctx)
 		if (!c->direct)
 			c->mailbox++;
 	}
+	return send_step_end(s, c, ret);
+}
+
+/*
+ * A batch stops at the message that fails: those before it were accepted
+ * (and arrive, in order), none after it was.
+ */
+static int step_send_batch(struct sweep *s, void *ctx)
+{
+	struct send_ctx *c = ctx;
+	uint64_t seq0 = c->seq + 1;
+	uint32_t sent = 0, i;
+	int ret;
+
+	c->seq += c->batch;
+	ret = batch_once(c, s, seq0, &sent);
+	if (failed_here)
+		return STEP_FAIL;
+	CHECK(ret ? sent < c->batch : sent == c->batch,
+	      "SEND_BATCH of %u messages, fail-nth %u: %s with len %u",
+	      c->batch, s->n, ret ? strerror(-ret) : "success", sent);
+	for (i = 0; i < sent; i++) {
+		expect_add(&c->e, seq0 + i, c->len, a_id, VACTOR_EV_MSG);
+		if (!c->direct)
+			c->mailbox++;
+	}
+	return send_step_end(s, c, ret);
+}
+
+static step_fn send_step(const struct send_ctx *c)
+{
+	return c->batch ? step_send_batch : step_send;
+}
+
+/* The end of a SEND or SEND_BATCH step: ret is its result. */
+static int send_step_end(struct sweep *s, struct send_ctx *c, int ret)
+{
+	struct actor_info ai;
+	struct stats st;
+	unsigned int queued;
+
 	/* Exactly what was accepted waits in the mailbox; counters agree. */
 	actors_read(c->to, &ai);
 	CHECK(ai.found && ai.mailbox == c->mailbox,
@@ -1533,8 +1643,12 @@ static int step_send(struct sweep *s, void *ctx)
 	return step_result(s, ret, ENOMEM_ONLY);
 }
 
-/* Sweeps a SEND that must queue in a dormant actor's mailbox, then hosts it. */
-static int send_dormant(struct sweep *s, uint32_t len, bool ring)
+/*
+ * Sweeps a SEND (or a SEND_BATCH of batch messages) that must queue in a
+ * dormant actor's mailbox, then hosts it.
+ */
+static int send_dormant(struct sweep *s, uint32_t len, bool ring,
+			unsigned int batch)
 {
 	static struct send_ctx c;
 	struct vact_port rx;
@@ -1543,9 +1657,10 @@ static int send_dormant(struct sweep *s, uint32_t len, bool ring)
 	memset(&c, 0, sizeof(c));
 	c.len = len;
 	c.ring = ring;
+	c.batch = batch;
 	if (make_dormant(NULL, &c.to) || stats_read(&c.st))
 		return -1;
-	ret = sweep(s, step_send, &c);
+	ret = sweep(s, send_step(&c), &c);
 	if (port_open(&rx, 0, 0, 0))
 		return -1;
 	if (host(rx.fd, c.to))
@@ -1560,29 +1675,40 @@ static int send_dormant(struct sweep *s, uint32_t len, bool ring)
 
 static int t_send_inline(struct sweep *s)
 {
-	return send_dormant(s, 48, false);
+	return send_dormant(s, 48, false, 0);
 }
 
 static int t_send_buf(struct sweep *s)
 {
-	return send_dormant(s, 200, false);
+	return send_dormant(s, 200, false, 0);
 }
 
 static int t_send_big(struct sweep *s)
 {
-	return send_dormant(s, VACTOR_MSG_MAX, false);
+	return send_dormant(s, VACTOR_MSG_MAX, false, 0);
 }
 
 static int t_send_ring(struct sweep *s)
 {
-	return send_dormant(s, 1000, true);
+	return send_dormant(s, 1000, true, 0);
+}
+
+/* Six messages in one SQE: each one's allocations in turn. */
+static int t_send_batch(struct sweep *s)
+{
+	return send_dormant(s, 200, false, 6);
+}
+
+static int t_send_batch_ring(struct sweep *s)
+{
+	return send_dormant(s, 40, true, 6);
 }
 
 /*
  * The target is hosted but its CQ is full: the message waits in the mailbox,
  * and arrives, in order, once the CQ is reaped.
  */
-static int send_cqfull(struct sweep *s, uint32_t len)
+static int send_cqfull(struct sweep *s, uint32_t len, unsigned int batch)
 {
 	static struct send_ctx c;
 	struct vact_port rx;
@@ -1616,7 +1742,8 @@ static int send_cqfull(struct sweep *s, uint32_t len)
 		/* step_send counts from the first message on. */
 		c.st.sent -= c.e.n;
 		c.st.queued -= c.mailbox;
-		ret = sweep(s, step_send, &c);
+		c.batch = batch;
+		ret = sweep(s, send_step(&c), &c);
 	}
 	if (!ret)
 		ret = expect_reap(&rx, c.to, &c.e, 0, 0, NULL);
@@ -1628,16 +1755,24 @@ static int send_cqfull(struct sweep *s, uint32_t len)
 
 static int t_send_cqfull(struct sweep *s)
 {
-	return send_cqfull(s, 32);
+	return send_cqfull(s, 32, 0);
 }
 
 static int t_send_cqfull_buf(struct sweep *s)
 {
-	return send_cqfull(s, 4096);
+	return send_cqfull(s, 4096, 0);
 }
 
-/* A target with room in its CQ: the direct path. */
-static int t_send_direct(struct sweep *s)
+static int t_send_batch_cqfull(struct sweep *s)
+{
+	return send_cqfull(s, 100, 6);
+}
+
+/*
+ * A target with room in its CQ: the direct path (a batch through the SQ:
+ * one run of messages straight into the receiver's CQ).
+ */
+static int send_direct(struct sweep *s, unsigned int batch)
 {
 	static struct send_ctx c;
 	struct vact_port rx;
@@ -1646,19 +1781,31 @@ static int t_send_direct(struct sweep *s)
 	memset(&c, 0, sizeof(c));
 	c.len = 1000;
 	c.direct = true;
+	c.batch = batch;
+	c.ring = !!batch;
 	if (port_open(&rx, 0, 0, 0))
 		return -1;
 	if (create(rx.fd, NULL, &c.to) || stats_read(&c.st)) {
 		vact_port_close(&rx);
 		return fail("CREATE");
 	}
-	ret = sweep(s, step_send, &c);
+	ret = sweep(s, send_step(&c), &c);
 	if (!ret)
 		ret = expect_reap(&rx, c.to, &c.e, 0, 0, NULL);
 	if (destroy(rx.fd, c.to))
 		ret = fail("DESTROY");
 	vact_port_close(&rx);
 	return ret;
+}
+
+static int t_send_direct(struct sweep *s)
+{
+	return send_direct(s, 0);
+}
+
+static int t_send_batch_direct(struct sweep *s)
+{
+	return send_direct(s, 6);
 }
 
 /* ---- HOST ---- */
@@ -2056,6 +2203,10 @@ static const struct test {
 	{ "send cq-full", t_send_cqfull },
 	{ "send cq-full buffer", t_send_cqfull_buf },
 	{ "send direct", t_send_direct },
+	{ "send batch dormant", t_send_batch },
+	{ "send batch dormant ring", t_send_batch_ring },
+	{ "send batch cq-full", t_send_batch_cqfull },
+	{ "send batch direct ring", t_send_batch_direct },
 	{ "host", t_host },
 	{ "close requeue", t_close },
 	{ "destroy", t_destroy },

@@ -12,7 +12,8 @@
  * HOST.  Each worker mixes:
  *
  *   - chaos: random and half-valid SQEs through the SQ ring (batches, random
- *     ENTER arguments) and through VACTOR_IOC_CALL, ring indices overwritten
+ *     ENTER arguments) and through VACTOR_IOC_CALL, SEND_BATCH with valid and
+ *     malformed messages in the send area, ring indices overwritten
  *     and restored, stale SQEs replayed, mmap/mprotect/munmap with random
  *     offsets, sizes, protections and flags, ioctls before setup, twice, and
  *     unknown ones, ports closed and reopened mid-operation, HOST of dormant
@@ -21,10 +22,12 @@
  *     ports (CALL, ENTER, poll, epoll, mmap) while they change;
  *   - structured traffic: sequence-numbered messages between the worker's
  *     actors on two libvact ports (and to other workers' inboxes), with
- *     ports closed and reopened and actors destroyed under load.  Receivers
- *     check per-pair order, no duplicates and the payload bytes; an audit
- *     checks that every message sent was received or reported to its
- *     sender (EAGAIN, ENOENT, EV_UNDELIVERED).
+ *     ports closed and reopened and actors destroyed under load, one SEND
+ *     or a SEND_BATCH of several at a time.  Receivers check per-pair
+ *     order, no duplicates and the payload bytes; an audit checks that every
+ *     message sent was received or reported to its sender (EAGAIN, ENOENT,
+ *     EV_UNDELIVERED), and a batch's messages past its completion's len
+ *     never arrive.
  *
  * Every result is checked against Documentation/uapi.rst: an errno the uapi
  * does not document for that call, a success where it documents a failure,
@@ -138,12 +141,15 @@ static u32 roundup_pow2(u32 v)
 #define CMAGIC	0xc4a05fa2U	/* chaos messages */
 #define SMAGIC	0x5e9fa11dU	/* structured, between a worker's own actors */
 #define XMAGIC	0x7c055e9dU	/* structured, to another worker's inbox */
+#define BMAGIC	0xba7c4ed5U	/* chaos SEND_BATCH messages (bpat payload) */
+#define NMAGIC	0x9e7e2b5dU	/* a batch's message that must never arrive */
 
 static bool tag_magic(u64 tag)
 {
 	u32 hi = (u32)(tag >> 32);
 
-	return hi == CMAGIC || hi == SMAGIC || hi == XMAGIC;
+	return hi == CMAGIC || hi == SMAGIC || hi == XMAGIC || hi == BMAGIC ||
+	       hi == NMAGIC;
 }
 
 /* A random tag that is not mistaken for a checkable one. */
@@ -177,6 +183,30 @@ static bool pat_ok(const u8 *b, u32 len, u64 tag)
 	}
 	for (; i < len; i++)
 		if (b[i] != (u8)(s + i * 7 + (i >> 8)))
+			return false;
+	return true;
+}
+
+/*
+ * Batch payloads don't start with their tag: a header read at the wrong
+ * place in the send area must not find a checkable tag there.
+ */
+static void bpat_fill(u8 *b, u32 len, u64 tag)
+{
+	u64 k = mix64(tag ^ 0xba7c);
+	u32 i;
+
+	for (i = 0; i < len; i++)
+		b[i] = (u8)((k >> (8 * (i & 7))) + i * 13 + (i >> 8));
+}
+
+static bool bpat_ok(const u8 *b, u32 len, u64 tag)
+{
+	u64 k = mix64(tag ^ 0xba7c);
+	u32 i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != (u8)((k >> (8 * (i & 7))) + i * 13 + (i >> 8)))
 			return false;
 	return true;
 }
@@ -260,7 +290,8 @@ enum {
 	ST_SQE, ST_CALL, ST_ENTER, ST_REAPED, ST_MSG_OK, ST_SMSG, ST_XMSG,
 	ST_AUDIT, ST_REOPEN, ST_SREOPEN, ST_RECYCLE, ST_MMAP, ST_ADOPT,
 	ST_EAGAIN, ST_UNDELIV, ST_REDELIV, ST_STOLEN, ST_CORRUPT, ST_REPLAY,
-	ST_SETUP, ST_RACER, ST_PROC, ST_STEAL, ST_NR
+	ST_SETUP, ST_RACER, ST_PROC, ST_STEAL, ST_BATCH, ST_BMSG, ST_BBAD,
+	ST_NR
 };
 
 static const char *const st_name[ST_NR] = {
@@ -268,7 +299,8 @@ static const char *const st_name[ST_NR] = {
 	"xmsgs", "audits", "port_reopens", "sport_reopens", "actor_recycles",
 	"mmaps", "hosted_dormant", "eagain", "undelivered", "redelivered",
 	"stolen", "index_corruptions", "sqe_replays", "setups", "racer_ops",
-	"proc_reads", "steal_handoffs",
+	"proc_reads", "steal_handoffs", "batches", "batch_msgs",
+	"batches_malformed",
 };
 
 struct slot {
@@ -507,6 +539,13 @@ struct sq_meta {
 	bool quiet;		/* a successful SEND without ACK posts nothing */
 	u32 nlen;		/* CREATE: the name taken, if valid */
 	char name[VACTOR_NAME_MAX];
+	/* SEND_BATCH */
+	bool bsqe;		/* its own fields fail it: nothing is sent */
+	bool bflag;		/* a flag of another operation: EINVAL, maybe */
+	bool bknown;		/* we wrote its messages: nmsg valid, then bad */
+	u16 nmsg;
+	u32 bad;		/* errnos of the malformed message (0: none) */
+	u32 woff, wlen;		/* what we wrote into the send area, to scrub */
 };
 
 struct expect {
@@ -540,6 +579,7 @@ struct cport {
 	u32 pub;		/* tail we published */
 	u32 khead;		/* SQEs the kernel consumed */
 	u32 cqh;		/* our CQ head */
+	u32 stale;		/* SQEs before it may be replays (cp_corrupt_sq) */
 	u32 send_used;
 	bool cq_bad;		/* CQ head outside the window right now */
 	bool cq_odd;		/* CQ head not ours right now (any corruption) */
@@ -687,6 +727,24 @@ struct spair {
 	bool used, to_dead, lost;
 };
 
+#define SB_N		128	/* structured batches in flight */
+#define SB_MSGS		16
+#define SX_N		4096	/* batch messages never sent, until the audit */
+
+/* A SEND_BATCH in flight, until its completion or its SQE is consumed. */
+struct sbatch {
+	u64 ud, from;
+	int port;
+	u32 sq_idx;		/* its SQE's index in the SQ */
+	u32 n;
+	bool used;
+	struct {
+		u64 to;
+		int pair;	/* -1: another worker's inbox */
+		u32 seq;
+	} msg[SB_MSGS];
+};
+
 
 struct sstate {
 	struct vact_port port[S_PORTS];
@@ -706,6 +764,10 @@ struct sstate {
 		u32 last;
 	} xrx[XRX_N];
 	u64 since_audit;
+	struct sbatch sb[SB_N];
+	u32 sb_seq;
+	u64 unsent[SX_N];		/* pair << 32 | seq, plus one */
+	u32 nunsent;
 	u8 buf[VACTOR_MSG_MAX];
 };
 
@@ -748,6 +810,9 @@ static void sqe_rules(const struct vactor_sqe *s, u32 send_size,
 	switch (s->opcode) {
 	case VACTOR_OP_SEND:
 		known = VACTOR_SQE_F_BUF | VACTOR_SQE_F_ACK;
+		break;
+	case VACTOR_OP_SEND_BATCH:
+		known = VACTOR_SQE_F_ACK;
 		break;
 	case VACTOR_OP_CREATE:
 		known = VACTOR_SQE_F_PUBLIC;
@@ -804,6 +869,24 @@ static void sqe_rules(const struct vactor_sqe *s, u32 send_size,
 	case VACTOR_OP_HOST:
 		may |= B(ENOENT) | B(EBUSY) | B(EPERM);	/* EPERM: not the owner */
 		break;
+	case VACTOR_OP_SEND_BATCH:
+		/* Target and tag are per message: the SQE's own must be 0. */
+		if (s->target || s->tag || !s->len ||
+		    s->buf_off % VACTOR_BATCH_ALIGN)
+			must |= B(EINVAL);
+		if ((u64)s->buf_off + s->len > send_size)
+			must |= B(EFAULT);
+		/*
+		 * Each message fails as a SEND would; what the send area holds
+		 * is unknown here (gen_sqe knows, batch_meta() says so):
+		 * malformed messages, EINVAL, too long ones, EMSGSIZE.
+		 */
+		may |= B(EPERM) | B(ENOENT) | B(EAGAIN) | B(EDQUOT) |
+		       B(EINVAL) | B(EMSGSIZE);
+		m->quiet = !(s->flags & VACTOR_SQE_F_ACK);
+		m->bsqe = !!must;
+		m->bflag = !!(s->flags & ~VACTOR_SQE_F_ACK);
+		break;
 	}
 	m->must = must;
 	m->may = may;
@@ -837,6 +920,15 @@ static u64 certain_rules(const struct cport *p, const struct vactor_sqe *s,
 			m->must |= B(EPERM);
 		if (world && !m->must && ours_alive(s->target))
 			m->may &= ~B(ENOENT);
+		break;
+	case VACTOR_OP_SEND_BATCH:
+		/* Only with the messages known (batch_meta): else EINVAL may. */
+		if (own_find(p, s->actor) >= 0) {
+			m->may &= ~B(EPERM);
+		} else {
+			m->must |= B(EPERM);
+			m->bsqe = true;
+		}
 		break;
 	case VACTOR_OP_HOST:
 		if (own_find(p, s->target) >= 0 ||
@@ -949,23 +1041,419 @@ static u64 pick_target(struct cport *p)
 	return max ? 1 + rn((u32)max) : 1;
 }
 
+
+/* ---- SEND_BATCH: messages laid out in the send area ---- */
+
+#define BHDR		((u32)sizeof(struct vactor_batch_msg))
+#define BALIGN(x)	(((x) + VACTOR_BATCH_ALIGN - 1) & \
+			 ~(u32)(VACTOR_BATCH_ALIGN - 1))
+#define BMAX		64	/* messages in one chaos batch */
+
+/* What gen_batch() wrote, for batch_meta(). */
+struct bgen {
+	u32 buf_off, len;	/* the SQE's, as generated */
+	u32 woff, wlen;		/* the bytes written into the send area */
+	bool known;		/* its outcome follows from what was written */
+	u16 nmsg;		/* valid messages before the malformed one */
+	u32 bad;		/* the malformed one's errnos (0: none) */
+};
+
+enum {
+	BV_VALID, BV_HCROSS, BV_RESV, BV_PCROSS, BV_BIG,	/* sent up to... */
+	BV_TARGET, BV_TAG, BV_MISALIGN,				/* the SQE fails */
+	BV_GARBAGE,						/* anything */
+};
+
+static void bmsg_put(u8 *at, u64 target, u64 tag, u32 len, u32 resv)
+{
+	struct vactor_batch_msg h = {
+		.target = target, .tag = tag, .len = len, .resv = resv,
+	};
+
+	memcpy(at, &h, sizeof(h));
+}
+
+/* A batch message's target: mostly an actor that exists. */
+static u64 batch_target(struct cport *p)
+{
+	u32 r = rn(100);
+	u64 id = 0;
+
+	if (r < 60)
+		id = own_pick(p);
+	else if (r < 75)
+		id = own_pick(&wk->cp[rn(NCPORT)]);
+	else if (r < 85 && wk->s)
+		id = wk->s->a[rn(S_ACTORS)].id;
+	else if (r < 93)
+		id = pub_pick(-1);
+	return id ? id : pick_target(p);
+}
+
+static u32 batch_len(bool own)
+{
+	u32 r = rn(1000);
+
+	if (r < 600)
+		return rn(VACTOR_INLINE_MAX + 1);
+	if (r < 900)
+		return 65 + rn(960);
+	if (r < 990 || !own)
+		return 1 + rn(4096);
+	return 4097 + rn(12288);
+}
+
+static u64 ntag(void)
+{
+	return ((u64)NMAGIC << 32) | (u32)++tag_next;
+}
+
+/*
+ * Turns the magic tags of the batch we wrote at woff into plain ones (only
+ * NMAGIC ones with nmagic_only).  Once the kernel has read a batch, a stale
+ * SQE run again (cp_corrupt_sq) may read its bytes with others' written
+ * over part of them: what it sends then must not be checked.  Walks the
+ * headers as the kernel would; idempotent.
+ */
+static void batch_scrub(struct cport *p, u32 woff, u32 wlen, bool nmagic_only)
+{
+	struct vactor_batch_msg h;
+	u32 at = 0, hi;
+	u8 *base;
+
+	if (!p->send || !wlen || (u64)woff + wlen > p->par.send_size)
+		return;
+	base = (u8 *)p->send + woff;
+	while (wlen - at >= BHDR) {
+		memcpy(&h, base + at, BHDR);
+		hi = (u32)(h.tag >> 32);
+		if (hi == NMAGIC || (hi == BMAGIC && !nmagic_only)) {
+			h.tag ^= 1ULL << 40;
+			memcpy(base + at + offsetof(struct vactor_batch_msg, tag),
+			       &h.tag, sizeof(h.tag));
+		}
+		if (h.len > wlen - at - BHDR)
+			break;
+		at = BALIGN(at + BHDR + h.len);
+		if (at >= wlen)
+			break;
+	}
+}
+
+/*
+ * The kernel has consumed this SQE: what it read of the send area is
+ * scrubbed (see batch_scrub).  A SEND's payload starts with its tag.
+ */
+static void scrub_consumed(struct cport *p, const struct vactor_sqe *s,
+			   struct sq_meta *m)
+{
+	u8 *b;
+
+	if (m->wlen) {
+		batch_scrub(p, m->woff, m->wlen, false);
+		m->wlen = 0;
+		return;
+	}
+	if (s->opcode != VACTOR_OP_SEND || !(s->flags & VACTOR_SQE_F_BUF) ||
+	    !tag_magic(s->tag) || s->len < sizeof(s->tag) || !p->send ||
+	    (u64)s->buf_off + s->len > p->par.send_size)
+		return;
+	b = (u8 *)p->send + s->buf_off;
+	if (!memcmp(b, &s->tag, sizeof(s->tag)))
+		b[5] ^= 1;	/* bit 40 of the little-endian tag */
+}
+
+/* A batch its SQE's own fields refuse, with nothing written. */
+static void gen_batch_sqe_bad(struct cport *p, struct vactor_sqe *s)
+{
+	u32 size = p->par.send_size, q;
+
+	switch (rn(4)) {
+	case 0:		/* empty */
+		s->len = 0;
+		s->buf_off = rn(size + 1) & ~(u32)(VACTOR_BATCH_ALIGN - 1);
+		break;
+	case 1:		/* past the end of the send area */
+		s->len = 1 + rn(pm(500) ? 256 : VACTOR_MSG_MAX);
+		q = rn(s->len) / 8;	/* 8 * q < len */
+		s->buf_off = size >= 8 * q ? size - 8 * q : 0;
+		if (pm(200)) {
+			s->buf_off = (u32)r64() & ~7u;
+			if ((u64)s->buf_off + s->len <= size)
+				s->buf_off = size;
+		}
+		break;
+	case 2:		/* not aligned */
+		s->len = 1 + rn(4096);
+		s->buf_off = (rn(size + 1) & ~7u) + 1 + rn(7);
+		break;
+	default:	/* anything, not aligned */
+		s->len = (u32)r64();
+		s->buf_off = (u32)r64() | 1;
+	}
+}
+
+/*
+ * A SEND_BATCH: mostly valid messages to actors that exist, then sometimes
+ * a malformed one (a header crossing the end of the span, resv set, a
+ * payload crossing it, a length over VACTOR_MSG_MAX) or messages behind a
+ * bad SQE; or random headers.  Messages that must never arrive carry
+ * NMAGIC tags, the others BMAGIC ones with a checked payload.
+ */
+static void gen_batch(struct cport *p, struct vactor_sqe *s, struct bgen *g)
+{
+	u32 len[BMAX], tlen[3], r, k, j, i, at, end = 0, need, off, woff;
+	u32 budget, bad_sz = 0, plen = 0, ntrail = 0, span, hl, bad = 0;
+	u64 tgt[BMAX], tag;
+	u8 *base;
+	int v;
+
+	memset(g, 0, sizeof(*g));
+	if (pm(300))
+		s->flags |= VACTOR_SQE_F_ACK;
+	if (!p->send || p->rdonly || pm(30)) {
+		gen_batch_sqe_bad(p, s);
+		return;
+	}
+	r = rn(1000);
+	v = r < 620 ? BV_VALID : r < 680 ? BV_HCROSS : r < 740 ? BV_RESV :
+	    r < 800 ? BV_PCROSS : r < 840 ? BV_BIG : r < 870 ? BV_TARGET :
+	    r < 900 ? BV_TAG : r < 930 ? BV_MISALIGN : BV_GARBAGE;
+	k = 1 + rn(pm(100) ? BMAX : 8);
+	budget = p->par.send_size / 2 < 65536 ? p->par.send_size / 2 : 65536;
+
+	if (v == BV_GARBAGE) {
+		/* Random headers at 8-byte steps: lengths, resv, targets. */
+		for (i = 0, need = 0; i < k && need < budget / 2; i++) {
+			len[i] = rn(200);
+			need = BALIGN(need + BHDR + len[i]);
+		}
+		k = i;
+		off = send_alloc(p, need);
+		if (off == UINT32_MAX) {
+			gen_batch_sqe_bad(p, s);
+			return;
+		}
+		base = (u8 *)p->send + off;
+		for (i = 0, at = 0; i < k; i++) {
+			bmsg_put(base + at, pm(600) ? batch_target(p) : r64(),
+				 tag_random(), pm(900) ? len[i] : (u32)r64(),
+				 pm(900) ? 0 : (u32)r64());
+			for (j = 0; j < len[i]; j++)
+				base[at + BHDR + j] = (u8)r64();
+			at = BALIGN(at + BHDR + len[i]);
+		}
+		s->buf_off = off;
+		s->len = pm(500) ? need : 1 + rn(need);
+		g->buf_off = s->buf_off;
+		g->len = s->len;
+		g->woff = off;
+		g->wlen = need;
+		return;
+	}
+
+	for (i = 0; i < k; i++) {
+		tgt[i] = batch_target(p);
+		len[i] = batch_len(own_find(p, tgt[i]) >= 0);
+	}
+	j = v == BV_VALID || v >= BV_TARGET ? k : rn(k + 1);
+	/* The valid messages: as many as fit. */
+	for (i = 0, at = 0; i < j; i++) {
+		if (BALIGN(at + BHDR + len[i]) + 1024 > budget)
+			break;
+		at = BALIGN(at + BHDR + len[i]);
+	}
+	if (!i && (v == BV_VALID || v >= BV_TARGET)) {
+		len[0] = rn(VACTOR_INLINE_MAX + 1);
+		i = 1;
+		at = BALIGN(BHDR + len[0]);
+	}
+	j = i;
+	switch (v) {
+	case BV_HCROSS:
+		bad_sz = BHDR;
+		break;
+	case BV_RESV:
+		plen = rn(VACTOR_INLINE_MAX + 1);
+		bad_sz = BALIGN(BHDR + plen);
+		ntrail = rn(4);
+		for (i = 0; i < ntrail; i++) {
+			tlen[i] = rn(VACTOR_INLINE_MAX + 1);
+			bad_sz += BALIGN(BHDR + tlen[i]);
+		}
+		break;
+	case BV_PCROSS:
+		plen = rn(256);
+		bad_sz = BHDR + plen;
+		break;
+	case BV_BIG:
+		plen = rn(64);
+		bad_sz = BHDR + plen;
+		break;
+	}
+	need = at + bad_sz + (v == BV_MISALIGN ? VACTOR_BATCH_ALIGN : 0);
+	off = send_alloc(p, need);
+	if (off == UINT32_MAX) {
+		gen_batch_sqe_bad(p, s);
+		return;
+	}
+	woff = off + (v == BV_MISALIGN ? 1 + rn(VACTOR_BATCH_ALIGN - 1) : 0);
+	base = (u8 *)p->send + woff;
+	for (i = 0, at = 0; i < j; i++) {
+		tag = v >= BV_TARGET ? ntag() :
+		      ((u64)BMAGIC << 32) | (u32)++tag_next;
+		bmsg_put(base + at, tgt[i], tag, len[i], 0);
+		bpat_fill(base + at + BHDR, len[i], tag);
+		end = at + BHDR + len[i];
+		at = BALIGN(end);
+	}
+	/* The last one's padding may lie past the span. */
+	span = pm(500) ? end : at;
+	switch (v) {
+	case BV_HCROSS:		/* a header the span cuts */
+		bmsg_put(base + at, batch_target(p), ntag(), rn(16), 0);
+		span = at + 1 + rn(BHDR - 1);
+		bad = B(EINVAL);
+		break;
+	case BV_RESV:		/* resv set, then valid ones */
+		tag = ntag();
+		bmsg_put(base + at, batch_target(p), tag, plen, 1 + rn(UINT32_MAX));
+		bpat_fill(base + at + BHDR, plen, tag);
+		end = at + BHDR + plen;
+		at = BALIGN(end);
+		for (i = 0; i < ntrail; i++) {
+			tag = ntag();
+			bmsg_put(base + at, batch_target(p), tag, tlen[i], 0);
+			bpat_fill(base + at + BHDR, tlen[i], tag);
+			end = at + BHDR + tlen[i];
+			at = BALIGN(end);
+		}
+		span = pm(500) ? end : at;
+		bad = B(EINVAL);
+		break;
+	case BV_PCROSS:		/* a payload the span cuts */
+		tag = ntag();
+		hl = plen + 1 + rn(VACTOR_MSG_MAX - plen);
+		bmsg_put(base + at, batch_target(p), tag, hl, 0);
+		bpat_fill(base + at + BHDR, plen, tag);
+		span = at + BHDR + plen;
+		bad = B(EINVAL);
+		break;
+	case BV_BIG:		/* over VACTOR_MSG_MAX (and past the span) */
+		tag = ntag();
+		hl = pm(500) ? VACTOR_MSG_MAX + 1 + rn(1u << 20) :
+			       UINT32_MAX - rn(16);
+		bmsg_put(base + at, batch_target(p), tag, hl, 0);
+		bpat_fill(base + at + BHDR, plen, tag);
+		span = at + BHDR + plen;
+		bad = B(EMSGSIZE) | B(EINVAL);
+		break;
+	case BV_TARGET:
+		s->target = batch_target(p);
+		if (!s->target)
+			s->target = 1 + rn(1000);
+		break;
+	case BV_TAG:
+		s->tag = tag_random() | 1;
+		break;
+	}
+	s->buf_off = woff;
+	s->len = span;
+	g->buf_off = s->buf_off;
+	g->len = s->len;
+	g->woff = woff;
+	g->wlen = need - (woff - off);
+	g->known = true;
+	g->nmsg = j;
+	g->bad = bad;
+}
+
+/*
+ * What gen_batch() wrote decides the outcome, unless the SQE was spoilt
+ * afterwards: then nobody reads those bytes, scrubbed at once.
+ */
+static void batch_meta(struct cport *p, const struct vactor_sqe *s,
+		       struct sq_meta *m, const struct bgen *g)
+{
+	if (!g->wlen)
+		return;
+	if (s->opcode != VACTOR_OP_SEND_BATCH || s->buf_off != g->buf_off ||
+	    s->len != g->len) {
+		batch_scrub(p, g->woff, g->wlen, false);
+		return;
+	}
+	m->woff = g->woff;
+	m->wlen = g->wlen;
+	if (!g->known)
+		return;
+	m->bknown = true;
+	m->nmsg = g->nmsg;
+	m->bad = g->bad;
+	m->must |= g->bad;
+	m->may &= ~(B(EINVAL) | B(EMSGSIZE));
+	if (m->bflag)
+		m->may |= B(EINVAL);
+}
+
+/*
+ * A SEND_BATCH's completion: len is how many messages were sent, all of
+ * them on success; on error the one at len failed with it (and none after
+ * it was sent), or the SQE itself did (len 0).
+ */
+static void batch_check(const struct vactor_sqe *s, const struct sq_meta *m,
+			int err, u32 n, const char *via)
+{
+	u32 max = s->len / BHDR;
+	char b[600], mb[80];
+	bool ok;
+
+	if (m->bsqe || err == EFAULT)
+		ok = !n;
+	else if (!err)
+		ok = n && n <= max && (!m->bknown || n == m->nmsg);
+	else if (!n && (err == EPERM || (err == EINVAL && m->bflag)))
+		ok = true;		/* the SQE itself */
+	else if (!m->bknown)
+		ok = n <= max;
+	else if (err == EINVAL || err == EMSGSIZE)
+		ok = (m->bad & (1u << xbit(err))) && n == m->nmsg;
+	else
+		ok = n < m->nmsg;
+	stat_add(ST_BATCH, 1);
+	stat_add(ST_BMSG, n);
+	if (ok && m->bknown && m->bad && n == m->nmsg && err)
+		stat_add(ST_BBAD, 1);
+	if (!ok)
+		FAIL(((u64)err << 8) + 46,
+		     "%s SEND_BATCH %s: %s with len (messages sent) %u; span of %u bytes, %s %u valid messages%s%s",
+		     via, sqe_str(s, b, sizeof(b)), ename(err), n, s->len,
+		     m->bsqe ? "refused by its own fields," :
+		     m->bknown ? "written:" : "unknown content, at most",
+		     m->bknown ? m->nmsg : max,
+		     m->bad ? ", then a malformed one: " : "",
+		     m->bad ? mask_str(m->bad, mb, sizeof(mb)) : "");
+}
+
 static void gen_sqe(struct cport *p, struct vactor_sqe *s, struct sq_meta *m)
 {
 	u32 r, i, off;
 	bool big_ok = false;
 	int nown = atomic_load(&p->nown);
+	struct bgen bg = { 0 };
 
 	memset(s, 0, sizeof(*s));
 	r = rn(1000);
-	if (r < 420)
+	if (r < 390)
 		s->opcode = VACTOR_OP_SEND;
-	else if (r < 520)
+	else if (r < 460)
+		s->opcode = VACTOR_OP_SEND_BATCH;
+	else if (r < 560)
 		s->opcode = nown >= OWN_SOFT ? VACTOR_OP_DESTROY : VACTOR_OP_CREATE;
-	else if (r < 600)
+	else if (r < 630)
 		s->opcode = VACTOR_OP_DESTROY;
-	else if (r < 700)
+	else if (r < 720)
 		s->opcode = VACTOR_OP_LOOKUP;
-	else if (r < 760)
+	else if (r < 780)
 		s->opcode = on(F_HOST) ? VACTOR_OP_HOST : VACTOR_OP_NOP;
 	else if (r < 940)
 		s->opcode = VACTOR_OP_NOP;
@@ -1055,6 +1543,9 @@ static void gen_sqe(struct cport *p, struct vactor_sqe *s, struct sq_meta *m)
 			s->tag = tag_random();
 		}
 		break;
+	case VACTOR_OP_SEND_BATCH:
+		gen_batch(p, s, &bg);
+		break;
 	default:
 		s->target = pick_target(p);
 		s->len = pm(900) ? 0 : (u32)r64();
@@ -1088,6 +1579,7 @@ static void gen_sqe(struct cport *p, struct vactor_sqe *s, struct sq_meta *m)
 	     (u64)s->buf_off + s->len > p->par.send_size))
 		s->tag = tag_random();
 	sqe_rules(s, p->par.send_size, m);
+	batch_meta(p, s, m, &bg);
 }
 
 /* ---- mapping and setup ---- */
@@ -1268,7 +1760,7 @@ static bool cp_map(struct cport *p)
 	p->cqes = (struct vactor_cqe *)((u8 *)p->cq_ring + o->cq_off.entries);
 	p->sq_n = o->sq_entries;
 	p->cq_n = o->cq_entries;
-	p->sqt = p->pub = p->khead = ld_acq(p->sq_tail);
+	p->sqt = p->pub = p->khead = p->stale = ld_acq(p->sq_tail);
 	p->cqh = ld_acq(p->cq_head);
 	if (p->sqt || p->cqh || ld_acq(p->sq_head) || ld_acq(p->cq_tail))
 		FAIL(0, "fresh port's ring indices not zero: sq %u/%u cq %u/%u",
@@ -1595,8 +2087,9 @@ static void on_complete(struct cport *p, const struct vactor_cqe *c,
 	p->ff_head++;
 
 	err = c->res < 0 ? -c->res : (c->res ? -1 : 0);
+	/* len: SEND_BATCH's messages sent, 0 for every other operation. */
 	if (c->opcode != e->sqe.opcode || c->res > 0 || c->flags ||
-	    c->resv)
+	    c->resv || (c->opcode != VACTOR_OP_SEND_BATCH && c->len))
 		FAIL(1, "completion %s does not match SQE %s",
 		     cqe_str(c, cb, sizeof(cb)), sqe_str(&e->sqe, b, sizeof(b)));
 	if (!res_ok(e->m.must, e->m.may, err)) {
@@ -1607,6 +2100,8 @@ static void on_complete(struct cport *p, const struct vactor_cqe *c,
 		     mask_str(e->m.must | e->m.may, mb, sizeof(mb)));
 		return;
 	}
+	if (e->sqe.opcode == VACTOR_OP_SEND_BATCH)
+		batch_check(&e->sqe, &e->m, err, c->len, "ring");
 	if (err) {
 		if (e->sqe.opcode == VACTOR_OP_CREATE)
 			*failed_create = true;
@@ -1653,6 +2148,9 @@ static bool check_msg_cqe(const struct vactor_cqe *c, const void *recv,
 			     cqe_str(c, cb, sizeof(cb)));
 			return false;
 		}
+		if ((u32)(c->tag >> 32) == NMAGIC)
+			FAIL(15, "EV_UNDELIVERED %s: a batch's message past where it must fail was accepted",
+			     cqe_str(c, cb, sizeof(cb)));
 		stat_add(ST_UNDELIV, 1);
 		return true;
 	}
@@ -1673,8 +2171,16 @@ static bool check_msg_cqe(const struct vactor_cqe *c, const void *recv,
 		stat_add(ST_REDELIV, 1);
 	*payload = c->flags & VACTOR_CQE_F_BUF ?
 		   (const u8 *)recv + c->buf_off : c->data;
+	if ((u32)(c->tag >> 32) == NMAGIC) {
+		/* Behind a malformed message or in a batch the SQE refuses. */
+		FAIL(14, "message %s delivered: a batch's message past where it must fail",
+		     cqe_str(c, cb, sizeof(cb)));
+		return false;
+	}
 	if (tag_magic(c->tag)) {
-		if (!pat_ok(*payload, c->len, c->tag)) {
+		if ((u32)(c->tag >> 32) == BMAGIC ?
+		    !bpat_ok(*payload, c->len, c->tag) :
+		    !pat_ok(*payload, c->len, c->tag)) {
 			FAIL(13, "payload of %s corrupted",
 			     cqe_str(c, cb, sizeof(cb)));
 			return false;
@@ -1741,6 +2247,35 @@ static void cp_reap(struct cport *p)
 
 /* ---- ENTER ---- */
 
+/*
+ * A stale batch (a replay, cp_corrupt_sq) reads the send area wherever it
+ * pointed, maybe where SQEs not consumed yet wrote theirs: their
+ * never-to-arrive messages become plain ones, and so do short SEND
+ * payloads (a header read just before one finds its tag there, and what
+ * follows it for resv).
+ */
+static void cp_unstale(struct cport *p)
+{
+	u32 i;
+
+	if ((int)(p->stale - p->khead) <= 0 || p->sqt - p->khead > p->sq_n)
+		return;
+	for (i = p->khead; i != p->sqt; i++) {
+		struct vactor_sqe *s = &p->shadow[i & (p->sq_n - 1)];
+		struct sq_meta *m = &p->meta[i & (p->sq_n - 1)];
+
+		if (m->wlen)
+			batch_scrub(p, m->woff, m->wlen, true);
+		if (s->opcode == VACTOR_OP_SEND &&
+		    (s->flags & VACTOR_SQE_F_BUF) && tag_magic(s->tag) &&
+		    s->len < 2 * sizeof(s->tag)) {
+			scrub_consumed(p, s, m);
+			s->tag = tag_random();
+			p->sqes[i & (p->sq_n - 1)].tag = s->tag;
+		}
+	}
+}
+
 static void cp_enter(struct cport *p, u32 to_submit, u32 min, u32 flags,
 		     u64 timeout_ns, bool bad_resv)
 {
@@ -1782,6 +2317,8 @@ static void cp_enter(struct cport *p, u32 to_submit, u32 min, u32 flags,
 	if ((flags & VACTOR_ENTER_GETEVENTS) && (flags & VACTOR_ENTER_TIMEOUT))
 		may |= B(ETIME);
 
+	if (to_submit)
+		cp_unstale(p);
 	head0 = ld_acq(p->sq_head);
 	ret = ioctl(fd, VACTOR_IOC_ENTER, &e);
 	err = ret < 0 ? errno : 0;
@@ -1814,6 +2351,7 @@ static void cp_enter(struct cport *p, u32 to_submit, u32 min, u32 flags,
 		u32 slot = (p->khead + i) & (p->sq_n - 1);
 
 		ff_push(p, &p->shadow[slot], &p->meta[slot]);
+		scrub_consumed(p, &p->shadow[slot], &p->meta[slot]);
 	}
 	p->khead += ret;
 	stat_add(ST_SQE, ret);
@@ -1941,6 +2479,7 @@ static void cp_call(struct cport *p, bool rdonly_ok)
 	err = ret < 0 ? errno : 0;
 	add_ops(1);
 	stat_add(ST_CALL, 1);
+	scrub_consumed(p, &call.sqe, &m);
 	if (!res_ok(m.must, m.may, err)) {
 		FAIL(((u64)call.sqe.opcode << 16) + err + 7,
 		     "CALL %s on %s: %s, uapi: %s%s%s",
@@ -1953,12 +2492,15 @@ static void cp_call(struct cport *p, bool rdonly_ok)
 	if (ret > 0 || call.cqe.event != VACTOR_EV_COMPLETE ||
 	    call.cqe.opcode != call.sqe.opcode ||
 	    call.cqe.user_data != call.sqe.user_data ||
-	    call.cqe.res != (ret < 0 ? -err : 0)) {
+	    call.cqe.res != (ret < 0 ? -err : 0) ||
+	    (call.sqe.opcode != VACTOR_OP_SEND_BATCH && call.cqe.len)) {
 		FAIL(40, "CALL %s returned %d (%s) with cqe %s",
 		     sqe_str(&call.sqe, b, sizeof(b)), ret, ename(err),
 		     cqe_str(&call.cqe, cb, sizeof(cb)));
 		return;
 	}
+	if (call.sqe.opcode == VACTOR_OP_SEND_BATCH)
+		batch_check(&call.sqe, &m, err, call.cqe.len, "CALL");
 	if (err) {
 		if (err == EAGAIN)
 			stat_add(ST_EAGAIN, 1);
@@ -2093,6 +2635,7 @@ static void cp_corrupt_sq(struct cport *p)
 	if (p->khead + k - p->sqt <= p->sq_n && (int)(p->khead + k - p->sqt) > 0) {
 		u32 i;
 
+		p->stale = p->khead + k;	/* until consumed: cp_enter */
 		for (i = p->sqt; i != p->khead + k; i++) {
 			struct vactor_sqe *s = &p->shadow[i & (p->sq_n - 1)];
 
@@ -2101,6 +2644,10 @@ static void cp_corrupt_sq(struct cport *p)
 				s->tag = tag_random();
 				p->sqes[i & (p->sq_n - 1)].tag = s->tag;
 			}
+			/* A batch reads whatever is there now. */
+			if (s->opcode == VACTOR_OP_SEND_BATCH)
+				sqe_rules(s, p->par.send_size,
+					  &p->meta[i & (p->sq_n - 1)]);
 		}
 		stat_add(ST_REPLAY, p->khead + k - p->sqt);
 		p->sqt = p->khead + k;
@@ -2396,7 +2943,10 @@ static void fz_proc(void)
  * ===================================================================== */
 
 #define S_UD		(1ULL << 63)
-#define S_NOP_UD	(S_UD | (1ULL << 61))
+#define S_NBIT		(1ULL << 61)
+#define S_NOP_UD	(S_UD | S_NBIT)
+/* A batch: S_UD, S_BBIT, its index in S->sb, a count. */
+#define S_BBIT		(1ULL << 60)
 
 static void s_note_id(u64 id)
 {
@@ -2471,7 +3021,7 @@ static struct spair *s_pair_by_ud(u64 ud, u32 *seq)
 {
 	u32 i = (u32)(ud >> 32) & 0xffff;
 
-	if ((ud & (S_UD | S_RBIT)) != S_UD || i >= S_PAIRS ||
+	if ((ud & (S_UD | S_RBIT | S_NBIT | S_BBIT)) != S_UD || i >= S_PAIRS ||
 	    !S->pair[i].used)
 		return NULL;
 	*seq = (u32)ud;
@@ -2481,6 +3031,151 @@ static struct spair *s_pair_by_ud(u64 ud, u32 *seq)
 static bool s_remote_ud(u64 ud)
 {
 	return (ud & (S_UD | S_RBIT)) == (S_UD | S_RBIT);
+}
+
+static bool s_batch_ud(u64 ud)
+{
+	return (ud & (S_UD | S_RBIT | S_BBIT)) == (S_UD | S_BBIT);
+}
+
+static struct sbatch *s_batch_by_ud(u64 ud)
+{
+	u32 i = (u32)(ud >> 32) & 0xffff;
+
+	if (!s_batch_ud(ud) || i >= SB_N || !S->sb[i].used ||
+	    S->sb[i].ud != ud)
+		return NULL;
+	return &S->sb[i];
+}
+
+/* Message i's pair, if it is still the same one (pairs end at audits). */
+static struct spair *s_batch_pair(const struct sbatch *b, u32 i)
+{
+	struct spair *pr;
+
+	if (b->msg[i].pair < 0)
+		return NULL;
+	pr = &S->pair[b->msg[i].pair];
+	if (!pr->used || pr->from != b->from || pr->to != b->msg[i].to)
+		return NULL;
+	return pr;
+}
+
+static u32 s_unsent_slot(u64 key)
+{
+	u32 i = (u32)mix64(key) % SX_N, n;
+
+	for (n = 0; n < SX_N; n++, i = (i + 1) % SX_N)
+		if (!S->unsent[i] || S->unsent[i] == key)
+			return i;
+	return UINT32_MAX;
+}
+
+/* Message seq of pair idx was in a batch and never sent: it never arrives. */
+static void s_unsent_add(int idx, u32 seq)
+{
+	u64 key = ((u64)idx << 32 | seq) + 1;
+	u32 i;
+
+	if (S->nunsent >= SX_N * 3 / 4)
+		return;		/* full until the audit: the books still count */
+	i = s_unsent_slot(key);
+	if (i != UINT32_MAX && !S->unsent[i]) {
+		S->unsent[i] = key;
+		S->nunsent++;
+	}
+}
+
+static bool s_unsent_has(int idx, u32 seq)
+{
+	u64 key = ((u64)idx << 32 | seq) + 1;
+	u32 i = s_unsent_slot(key);
+
+	return i != UINT32_MAX && S->unsent[i] == key;
+}
+
+/* A batch that never reached the kernel: none of its messages was sent. */
+static void s_batch_cancel(struct sbatch *b)
+{
+	struct spair *pr;
+	u32 i;
+
+	for (i = 0; i < b->n; i++) {
+		pr = s_batch_pair(b, i);
+		if (pr) {
+			pr->sent--;
+			s_unsent_add(b->msg[i].pair, b->msg[i].seq);
+		}
+	}
+	b->used = false;
+}
+
+/*
+ * A batch's outcome: messages [0, n) were sent; with res != 0 the one at n
+ * failed with it, as a SEND would, and none after it was sent.
+ */
+static void s_batch_done(struct sbatch *b, int res, u32 n, const char *via)
+{
+	struct spair *pr;
+	u32 i;
+
+	stat_add(ST_BATCH, 1);
+	stat_add(ST_BMSG, n);
+	if (res ? n >= b->n : n != b->n) {
+		FAIL(205, "structured %s SEND_BATCH of %u messages from %" PRIu64 ": res %s with len %u",
+		     via, b->n, b->from, ename(-res), n);
+		n = res ? b->n - 1 : b->n;
+	}
+	if (res) {
+		pr = s_batch_pair(b, n);
+		if (b->msg[n].pair < 0) {
+			if (res != -EAGAIN && res != -ENOENT && res != -EDQUOT)
+				FAIL(206, "batch message to another worker: res %s, uapi: success, EAGAIN, ENOENT, EDQUOT",
+				     ename(-res));
+		} else if (pr) {
+			switch (res) {
+			case -EDQUOT:
+			case -EAGAIN:
+				pr->eagain++;
+				stat_add(ST_EAGAIN, 1);
+				break;
+			case -ENOENT:
+				if (!pr->to_dead && !pr->lost)
+					FAIL(207, "%s batch message %" PRIu64 "->%" PRIu64 " seq %u: ENOENT while the target lives",
+					     via, pr->from, pr->to, b->msg[n].seq);
+				pr->enoent++;
+				break;
+			default:
+				FAIL(208 + res, "structured %s batch message %" PRIu64 "->%" PRIu64 ": res %s, uapi: success, EAGAIN, ENOENT, EDQUOT",
+				     via, pr->from, pr->to, ename(-res));
+			}
+		}
+		for (i = n + 1; i < b->n; i++) {
+			pr = s_batch_pair(b, i);
+			if (pr) {
+				pr->sent--;
+				s_unsent_add(b->msg[i].pair, b->msg[i].seq);
+			}
+		}
+	}
+	b->used = false;
+}
+
+/*
+ * Batches of port pi whose SQE the kernel consumed before SQ head `head`
+ * with no completion found once the CQ was drained: quiet, all sent.
+ */
+static void s_batch_settle(int pi, u32 head, bool all)
+{
+	int i;
+
+	for (i = 0; i < SB_N; i++)
+		if (S->sb[i].used && S->sb[i].port == pi &&
+		    (all || (int)(head - S->sb[i].sq_idx) > 0)) {
+			S->sb[i].used = false;
+			stat_add(ST_BATCH, 1);
+			stat_add(ST_BMSG, S->sb[i].n);
+		}
 }
 
 static u32 s_len(void)
@@ -2504,6 +3199,16 @@ static void s_complete(int pi, const struct vactor_cqe *c)
 
 	if (c->user_data == S_NOP_UD && c->opcode == VACTOR_OP_NOP && !c->res)
 		return;
+	if (s_batch_ud(c->user_data)) {
+		struct sbatch *b = s_batch_by_ud(c->user_data);
+
+		if (!b || c->opcode != VACTOR_OP_SEND_BATCH || b->port != pi)
+			FAIL(204, "structured port %d: completion for no batch in flight: %s",
+			     pi, cqe_str(c, cb, sizeof(cb)));
+		else
+			s_batch_done(b, c->res, c->len, "ring");
+		return;
+	}
 	if (s_remote_ud(c->user_data) && c->opcode == VACTOR_OP_SEND) {
 		if (c->res && c->res != -EAGAIN && c->res != -ENOENT &&
 		    c->res != -EDQUOT)
@@ -2511,6 +3216,9 @@ static void s_complete(int pi, const struct vactor_cqe *c)
 			     ename(-c->res));
 		return;
 	}
+	if (c->len)
+		FAIL(203, "structured port %d: completion with len %u (uapi: 0 but for SEND_BATCH): %s",
+		     pi, c->len, cqe_str(c, cb, sizeof(cb)));
 	pr = s_pair_by_ud(c->user_data, &seq);
 	if (!pr || c->opcode != VACTOR_OP_SEND) {
 		FAIL(200, "structured port %d: completion for no SQE: %s", pi,
@@ -2592,6 +3300,30 @@ static void s_handle(int pi, const struct vactor_cqe *c)
 	if (c->event == VACTOR_EV_UNDELIVERED) {
 		if (s_remote_ud(c->user_data))
 			return;
+		if (s_batch_ud(c->user_data)) {
+			/* A batch message: its pair from the event, seq the tag. */
+			if ((u32)(c->tag >> 32) == XMAGIC)
+				return;
+			pr = NULL;
+			for (idx = 0; idx < S_PAIRS; idx++)
+				if (S->pair[idx].used &&
+				    S->pair[idx].from == c->actor &&
+				    S->pair[idx].to == c->source) {
+					pr = &S->pair[idx];
+					break;
+				}
+			seq = (u32)c->tag;
+			if (!pr || (u32)(c->tag >> 32) != SMAGIC ||
+			    seq > pr->next_seq || s_unsent_has(idx, seq)) {
+				FAIL(225, "EV_UNDELIVERED for no batch message of ours%s: %s",
+				     pr && s_unsent_has(idx, seq) ?
+				     " (one past its batch's len)" : "",
+				     cqe_str(c, cb, sizeof(cb)));
+				return;
+			}
+			pr->undeliv++;
+			return;
+		}
 		pr = s_pair_by_ud(c->user_data, &seq);
 		if (!pr || pr->from != c->actor || pr->to != c->source ||
 		    (u32)c->tag != seq) {
@@ -2623,6 +3355,11 @@ static void s_handle(int pi, const struct vactor_cqe *c)
 			     cqe_str(c, cb, sizeof(cb)));
 		return;
 	}
+	if (s_unsent_has(idx, seq)) {
+		FAIL(226, "pair %" PRIu64 "->%" PRIu64 ": seq %u arrived, but its batch stopped before it (flags %#x): %s",
+		     pr->from, pr->to, seq, c->flags, cqe_str(c, cb, sizeof(cb)));
+		return;
+	}
 	if (seq <= pr->last_rx || seq > pr->next_seq) {
 		FAIL(224, "pair %" PRIu64 "->%" PRIu64 ": seq %u after %u (sent up to %u, flags %#x): %s",
 		     pr->from, pr->to, seq, pr->last_rx, pr->next_seq, c->flags,
@@ -2640,13 +3377,18 @@ static void s_reap(int pi)
 	struct vact_port *p = &S->port[pi];
 	struct vactor_cqe *cqe, c;
 	int ret, n = 0;
+	u32 head;
 
 	if (!S->open[pi])
 		return;
+	/* Consumed before this: its completion, if any, is in the CQ. */
+	head = ld_acq(p->sq.head);
 	for (;;) {
 		ret = vact_peek_cqe(p, &cqe);
-		if (ret == -EAGAIN)
+		if (ret == -EAGAIN) {
+			s_batch_settle(pi, head, false);
 			break;
+		}
 		if (ret) {
 			FAIL(-ret + 230, "structured port %d: ENTER to refill the CQ: %s",
 			     pi, ename(-ret));
@@ -2782,6 +3524,140 @@ static u64 s_remote_inbox(void)
 	return atomic_load(&shm->slot[s].inbox);
 }
 
+/*
+ * Up to SB_MSGS sequence-numbered messages from actor @fi in one SEND_BATCH
+ * (to @to_fixed, or to any of our actors and other workers' inboxes),
+ * written into the send area with vact_batch_add(), through the SQ or
+ * CALL.  Counted as sent when written; s_batch_done() takes back those
+ * after a failed one.
+ */
+static void s_send_batch(int fi, u64 to_fixed)
+{
+	struct vactor_sqe *sqe = NULL, local;
+	struct vactor_cqe cqe;
+	struct vact_batch vb;
+	struct vact_port *p;
+	struct spair *pr;
+	struct sbatch *b;
+	int pi = S->a[fi].port, bi, idx, ret, k, i, ti;
+	bool call = pm(200) || S->stall[pi], remote;
+	u64 to, tag;
+	u32 len, seq;
+	u8 flags, *d;
+	char cb[300];
+
+	if (S->a[fi].lost || !S->open[pi])
+		return;
+	p = &S->port[pi];
+	for (bi = 0; bi < SB_N && S->sb[bi].used; bi++)
+		;
+	if (bi == SB_N)
+		return;
+	b = &S->sb[bi];
+	if (call) {
+		/* A CALL must not overtake this port's SQEs: submit them first. */
+		s_submit(pi);
+		if (ld_acq(p->sq.head) != p->sq.sqe_tail)
+			return;
+	}
+	ret = vact_batch_start(p, &vb, pm(100) ? BHDR + rn(4096) : 0);
+	if (ret == -ENOSPC && !call) {
+		s_submit(pi);
+		ret = vact_batch_start(p, &vb, 0);
+	}
+	if (ret) {
+		if (ret != -ENOSPC)
+			FAIL(-ret + 255, "structured vact_batch_start: %s", ename(-ret));
+		return;
+	}
+	memset(b, 0, sizeof(*b));
+	b->from = S->a[fi].id;
+	b->port = pi;
+	for (k = 1 + rn(SB_MSGS), i = 0; i < k; i++) {
+		remote = false;
+		idx = -1;
+		pr = NULL;
+		if (to_fixed) {
+			to = to_fixed;
+		} else if (pm(100) && (to = s_remote_inbox()) &&
+			   s_actor_index(to) < 0) {
+			remote = true;
+		} else {
+			ti = rn(S_ACTORS);
+			if (S->a[ti].lost)
+				continue;
+			to = S->a[ti].id;
+		}
+		if (remote) {
+			seq = S->a[fi].xseq + 1;
+			tag = ((u64)XMAGIC << 32) | seq;
+			len = rn(256);
+		} else {
+			pr = s_pair(b->from, to, &idx);
+			if (!pr)
+				continue;
+			seq = pr->next_seq + 1;
+			tag = ((u64)SMAGIC << 32) | seq;
+			len = s_len();
+		}
+		d = vact_batch_add(&vb, to, len, tag);
+		if (!d)
+			break;		/* full: send what it has */
+		pat_fill(d, len, tag);
+		if (remote) {
+			S->a[fi].xseq = seq;
+		} else {
+			pr->next_seq = seq;
+			pr->sent++;
+		}
+		b->msg[b->n].to = to;
+		b->msg[b->n].pair = idx;
+		b->msg[b->n].seq = seq;
+		b->n++;
+		add_ops(1);
+	}
+	if (!b->n)
+		return;		/* nothing taken from the send area */
+	b->ud = S_UD | S_BBIT | ((u64)bi << 32) | ++S->sb_seq;
+	flags = pm(300) ? VACTOR_SQE_F_ACK : 0;
+	if (!call) {
+		sqe = vact_get_sqe(p);
+		if (!sqe) {
+			/* Not in flight yet: the reap this may do settles others. */
+			s_submit(pi);
+			sqe = vact_get_sqe(p);
+		}
+		b->used = true;
+		if (sqe) {
+			ret = vact_prep_send_batch(sqe, &vb, b->from, flags, b->ud);
+			if (ret)
+				FAIL(-ret + 256, "vact_prep_send_batch: %s", ename(-ret));
+			b->sq_idx = p->sq.sqe_tail - 1;
+			return;
+		}
+		/* Through CALL, unless it would overtake SQEs still in the SQ. */
+		if (ld_acq(p->sq.head) != p->sq.sqe_tail) {
+			s_batch_cancel(b);
+			return;
+		}
+	}
+	b->used = true;
+	memset(&local, 0, sizeof(local));
+	ret = vact_prep_send_batch(&local, &vb, b->from, flags, b->ud);
+	if (ret) {
+		FAIL(-ret + 256, "vact_prep_send_batch: %s", ename(-ret));
+		s_batch_cancel(b);
+		return;
+	}
+	ret = vact_call(p, &local, &cqe);
+	stat_add(ST_CALL, 1);
+	if (cqe.user_data != b->ud || cqe.opcode != VACTOR_OP_SEND_BATCH ||
+	    cqe.event != VACTOR_EV_COMPLETE || cqe.res != ret)
+		FAIL(257, "structured CALL SEND_BATCH returned %d with a completion for another SQE: %s",
+		     ret, cqe_str(&cqe, cb, sizeof(cb)));
+	s_batch_done(b, ret, cqe.len, "CALL");
+}
+
 static void s_burst(void)
 {
 	int k = 1 + rn(16), fi, ti, i;
@@ -2789,6 +3665,10 @@ static void s_burst(void)
 
 	while (k--) {
 		fi = rn(S_ACTORS);
+		if (pm(100)) {
+			s_send_batch(fi, 0);
+			continue;
+		}
 		if (pm(100) && (to = s_remote_inbox())) {
 			if (s_actor_index(to) < 0)
 				s_send(fi, to, true);
@@ -2907,6 +3787,12 @@ static void s_quiesce_audit(void)
 	s_balanced(true);
 	stat_add(ST_AUDIT, 1);
 	S->since_audit = 0;
+	/* Drained: no batch is in flight, nothing unsent can arrive late. */
+	for (i = 0; i < S_PORTS; i++)
+		if (S->open[i])
+			s_batch_settle(i, ld_acq(S->port[i].sq.head), false);
+	memset(S->unsent, 0, sizeof(S->unsent));
+	S->nunsent = 0;
 	/*
 	 * Nothing between our actors is in flight now: pairs with an actor
 	 * that is gone are final, their slots free.
@@ -3008,10 +3894,19 @@ static void s_reopen(int pi)
 			       offsetof(struct vactor_cqe, data));
 	}
 	for (h = ld_acq(p->sq.head); h != p->sq.sqe_tail; h++) {
-		pr = s_pair_by_ud(p->sq.sqes[h & p->sq.mask].user_data, &seq);
+		u64 ud = p->sq.sqes[h & p->sq.mask].user_data;
+		struct sbatch *b = s_batch_by_ud(ud);
+
+		if (b) {
+			s_batch_cancel(b);
+			continue;
+		}
+		pr = s_pair_by_ud(ud, &seq);
 		if (pr)
 			pr->sent--;
 	}
+	/* The port's other batches were consumed and posted nothing: sent. */
+	s_batch_settle(pi, 0, true);
 	vact_port_close(p);
 	add_ops(1);
 	S->open[pi] = false;
@@ -3060,7 +3955,11 @@ static void s_recycle(void)
 	S->stall[pi] = 1;
 	for (k = 8 + rn(64); k; k--) {
 		j = rn(S_ACTORS);
-		if (j != i && !S->a[j].lost)
+		if (j == i || S->a[j].lost)
+			continue;
+		if (pm(100))
+			s_send_batch(j, S->a[i].id);
+		else
 			s_send(j, S->a[i].id, false);
 	}
 	for (j = 0; j < S_PORTS; j++)
@@ -3078,7 +3977,11 @@ static void s_recycle(void)
 	/* A few sends to the dead: ENOENT. */
 	for (k = rn(4); k; k--) {
 		j = rn(S_ACTORS);
-		if (j != i && !S->a[j].lost)
+		if (j == i || S->a[j].lost)
+			continue;
+		if (pm(300))
+			s_send_batch(j, S->a[i].id);
+		else
 			s_send(j, S->a[i].id, false);
 	}
 	S->stall[pi] = 0;
@@ -3169,10 +4072,14 @@ static void racer_poke(void)
 	switch (rn(5)) {
 	case 0:
 	case 1:
-		/* A CALL that changes no hosting: NOP, LOOKUP, SEND, bad. */
+		/*
+		 * A CALL that changes no hosting: NOP, LOOKUP, SEND, a
+		 * SEND_BATCH its own fields refuse (the send area is the main
+		 * thread's), bad.
+		 */
 		memset(&call, 0, sizeof(call));
 		call.sqe.user_data = new_ud();
-		switch (rn(4)) {
+		switch (rn(5)) {
 		case 0:
 			call.sqe.opcode = VACTOR_OP_NOP;
 			break;
@@ -3188,12 +4095,38 @@ static void racer_poke(void)
 			call.sqe.len = rn(VACTOR_INLINE_MAX + 1);
 			pat_fill(call.sqe.data, call.sqe.len, call.sqe.tag);
 			break;
+		case 3:
+			call.sqe.opcode = VACTOR_OP_SEND_BATCH;
+			call.sqe.actor = own_pick(p);
+			call.sqe.len = 1 + rn(4096);
+			call.sqe.buf_off = rn(4096) & ~7u;
+			if (pm(300))
+				call.sqe.flags = VACTOR_SQE_F_ACK;
+			switch (rn(4)) {
+			case 0:
+				call.sqe.target = 1 + rn(1000);
+				break;
+			case 1:
+				call.sqe.tag = tag_random() | 1;
+				break;
+			case 2:
+				call.sqe.len = 0;
+				break;
+			default:
+				call.sqe.buf_off += 1 + rn(7);
+			}
+			break;
 		default:
 			call.sqe.opcode = VACTOR_OP_LAST + rn(200);
 		}
 		sqe_rules(&call.sqe, 0, &m);
 		ret = ioctl(fd, VACTOR_IOC_CALL, &call);
 		err = ret < 0 ? errno : 0;
+		if (call.sqe.opcode == VACTOR_OP_SEND_BATCH &&
+		    call.cqe.event == VACTOR_EV_COMPLETE && call.cqe.len)
+			FAIL(403, "racer CALL %s: refused (%s) with len %u",
+			     sqe_str(&call.sqe, b, sizeof(b)), ename(err),
+			     call.cqe.len);
 		if (atomic_load(&p->seq) != seq0)
 			break;
 		if (!res_ok(m.must, m.may, err))
