@@ -785,6 +785,22 @@ static bool ours_alive(u64 id)
 	return false;
 }
 
+/*
+ * A live structured actor of this worker.  Chaos must not HOST one: a
+ * HOST that takes it while s_reopen() has it dormant, reaps its
+ * redelivered messages and closes is invisible to s_reopen() (its own
+ * HOST then succeeds), and the audit would count those messages as lost.
+ */
+static bool s_protected(u64 id)
+{
+	int i;
+
+	for (i = 0; wk->s && i < S_ACTORS; i++)
+		if (wk->s->a[i].id == id && !wk->s->a[i].lost)
+			return true;
+	return false;
+}
+
 /* ---- the uapi's rules for one SQE (Documentation/uapi.rst) ---- */
 
 static bool name_has_ctl(const u8 *d, u32 len)
@@ -1498,6 +1514,8 @@ static void gen_sqe(struct cport *p, struct vactor_sqe *s, struct sq_meta *m)
 		break;
 	case VACTOR_OP_HOST:
 		s->target = pm(700) ? pub_pick(-1) : pick_target(p);
+		if (s_protected(s->target))
+			s->target = 0;
 		break;
 	case VACTOR_OP_SEND:
 		s->target = pick_target(p);
@@ -2544,7 +2562,8 @@ static void cp_adopt(struct cport *p, int slot_hint, int n)
 		call.sqe.opcode = VACTOR_OP_HOST;
 		call.sqe.user_data = new_ud();
 		call.sqe.target = pub_pick(slot_hint);
-		if (!call.sqe.target || own_find(p, call.sqe.target) >= 0)
+		if (!call.sqe.target || own_find(p, call.sqe.target) >= 0 ||
+		    s_protected(call.sqe.target))
 			continue;
 		ret = ioctl(atomic_load(&p->fd), VACTOR_IOC_CALL, &call);
 		err = ret < 0 ? errno : 0;
@@ -2991,6 +3010,21 @@ static bool s_alive(u64 id)
 	return false;
 }
 
+/*
+ * While s_reopen() has a structured port closed, its actors are dormant and
+ * anyone may HOST them, and then DESTROY them: this worker's racer thread
+ * (pick_target() hands it our structured ids) or another worker's chaos
+ * port (random ids).  s_reopen() learns of it only from its HOST (EBUSY or
+ * ENOENT: s_lose()), so an ENOENT for such a target before that is no
+ * kernel error.
+ */
+static bool s_dormant(u64 id)
+{
+	int i = s_actor_index(id);
+
+	return i >= 0 && !S->a[i].lost && !S->open[S->a[i].port];
+}
+
 static struct spair *s_pair(u64 from, u64 to, int *idx)
 {
 	int i, free_i = -1;
@@ -3140,7 +3174,7 @@ static void s_batch_done(struct sbatch *b, int res, u32 n, const char *via)
 				stat_add(ST_EAGAIN, 1);
 				break;
 			case -ENOENT:
-				if (!pr->to_dead && !pr->lost)
+				if (!pr->to_dead && !pr->lost && !s_dormant(pr->to))
 					FAIL(207, "%s batch message %" PRIu64 "->%" PRIu64 " seq %u: ENOENT while the target lives",
 					     via, pr->from, pr->to, b->msg[n].seq);
 				pr->enoent++;
@@ -3234,7 +3268,7 @@ static void s_complete(int pi, const struct vactor_cqe *c)
 		stat_add(ST_EAGAIN, 1);
 		break;
 	case -ENOENT:
-		if (!pr->to_dead && !pr->lost)
+		if (!pr->to_dead && !pr->lost && !s_dormant(pr->to))
 			FAIL(201, "send %" PRIu64 "->%" PRIu64 " seq %u: ENOENT while the target lives",
 			     pr->from, pr->to, seq);
 		pr->enoent++;
@@ -3508,7 +3542,7 @@ static void s_send(int fi, u64 to, bool remote)
 	if (ret == -EAGAIN) {
 		pr->eagain++;
 	} else if (ret == -ENOENT) {
-		if (!pr->to_dead && !pr->lost)
+		if (!pr->to_dead && !pr->lost && !s_dormant(to))
 			FAIL(252, "structured CALL send %" PRIu64 "->%" PRIu64 ": ENOENT while the target lives",
 			     S->a[fi].id, to);
 		pr->enoent++;
