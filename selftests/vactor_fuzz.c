@@ -3145,6 +3145,31 @@ static void s_batch_cancel(struct sbatch *b)
 }
 
 /*
+ * A structured message of pair @pr refused with @res, booked as the audit
+ * counts it; @kind and @kind + 1 - errno are the failure kinds.
+ */
+static void s_book_refused(struct spair *pr, int res, const char *via,
+			   const char *what, u32 seq, int kind)
+{
+	switch (res) {
+	case -EDQUOT:		/* max_kmem_kb_per_user: refused like EAGAIN */
+	case -EAGAIN:
+		pr->eagain++;
+		stat_add(ST_EAGAIN, 1);
+		break;
+	case -ENOENT:
+		if (!pr->to_dead && !pr->lost && !s_dormant(pr->to))
+			FAIL(kind, "%s %s %" PRIu64 "->%" PRIu64 " seq %u: ENOENT while the target lives",
+			     via, what, pr->from, pr->to, seq);
+		pr->enoent++;
+		break;
+	default:
+		FAIL(kind + 1 + res, "structured %s %s %" PRIu64 "->%" PRIu64 ": res %s, uapi: success, EAGAIN, ENOENT, EDQUOT",
+		     via, what, pr->from, pr->to, ename(-res));
+	}
+}
+
+/*
  * A batch's outcome: messages [0, n) were sent; with res != 0 the one at n
  * failed with it, as a SEND would, and none after it was sent.
  */
@@ -3167,22 +3192,8 @@ static void s_batch_done(struct sbatch *b, int res, u32 n, const char *via)
 				FAIL(206, "batch message to another worker: res %s, uapi: success, EAGAIN, ENOENT, EDQUOT",
 				     ename(-res));
 		} else if (pr) {
-			switch (res) {
-			case -EDQUOT:
-			case -EAGAIN:
-				pr->eagain++;
-				stat_add(ST_EAGAIN, 1);
-				break;
-			case -ENOENT:
-				if (!pr->to_dead && !pr->lost && !s_dormant(pr->to))
-					FAIL(207, "%s batch message %" PRIu64 "->%" PRIu64 " seq %u: ENOENT while the target lives",
-					     via, pr->from, pr->to, b->msg[n].seq);
-				pr->enoent++;
-				break;
-			default:
-				FAIL(208 + res, "structured %s batch message %" PRIu64 "->%" PRIu64 ": res %s, uapi: success, EAGAIN, ENOENT, EDQUOT",
-				     via, pr->from, pr->to, ename(-res));
-			}
+			s_book_refused(pr, res, via, "batch message",
+				       b->msg[n].seq, 207);
 		}
 		for (i = n + 1; i < b->n; i++) {
 			pr = s_batch_pair(b, i);
@@ -3259,24 +3270,8 @@ static void s_complete(int pi, const struct vactor_cqe *c)
 		     cqe_str(c, cb, sizeof(cb)));
 		return;
 	}
-	switch (c->res) {
-	case 0:
-		break;		/* an ACK */
-	case -EDQUOT:		/* max_kmem_kb_per_user: refused like EAGAIN */
-	case -EAGAIN:
-		pr->eagain++;
-		stat_add(ST_EAGAIN, 1);
-		break;
-	case -ENOENT:
-		if (!pr->to_dead && !pr->lost && !s_dormant(pr->to))
-			FAIL(201, "send %" PRIu64 "->%" PRIu64 " seq %u: ENOENT while the target lives",
-			     pr->from, pr->to, seq);
-		pr->enoent++;
-		break;
-	default:
-		FAIL(202 + c->res, "structured send %" PRIu64 "->%" PRIu64 ": res %s, uapi: success, EAGAIN, ENOENT, EPERM",
-		     pr->from, pr->to, ename(-c->res));
-	}
+	if (c->res)		/* else an ACK */
+		s_book_refused(pr, c->res, "ring", "send", seq, 201);
 }
 
 static void s_xrx(const struct vactor_cqe *c)
