@@ -2213,12 +2213,42 @@ static bool check_msg_cqe(const struct vactor_cqe *c, const void *recv,
  * kernel consumed has its completion in the CQ by the time ENTER returns,
  * so once the CQ is drained only quiet sends may be left without one.
  */
+static bool s_known(u64 id);
+
+/*
+ * For a failure report: which of this worker's ports ever hosted @id, to
+ * tell a kernel that posts to the wrong port from a CQ read through a
+ * mapping that is not the port's own.  The racer's port is read while it
+ * may change: good enough for a message.
+ */
+static const char *hosts_str(u64 id, char *b, size_t n)
+{
+	size_t at = 0;
+	int i;
+
+	b[0] = '\0';
+	for (i = 0; i <= NCPORT && at < n; i++) {
+		const struct cport *q = i < NCPORT ? &wk->cp[i] : &wk->rp;
+
+		if (ever_has(q, id))
+			at += snprintf(b + at, n - at, "%sport[%d] id %u%s",
+				       at ? ", " : "", q->idx, q->par.port_id,
+				       q->state == P_READY ? "" : " (closed)");
+	}
+	if (S && at < n && s_known(id) && S->nids < S_IDS)
+		at += snprintf(b + at, n - at, "%sa structured port",
+			       at ? ", " : "");
+	if (!at)
+		snprintf(b, n, "none");
+	return b;
+}
+
 static void cp_reap(struct cport *p)
 {
-	u64 unknown[16];
+	struct vactor_cqe unknown[16];
 	int nunk = 0, k;
 	bool failed_create = false;
-	char cb[300];
+	char cb[300], eb[300], hb[200];
 	u32 tail, n, i;
 
 	if (p->state != P_READY || p->cq_bad || p->rdonly)
@@ -2242,7 +2272,7 @@ static void cp_reap(struct cport *p)
 		case VACTOR_EV_MSG:
 		case VACTOR_EV_UNDELIVERED:
 			if (!ever_has(p, c.actor) && nunk < 16)
-				unknown[nunk++] = c.actor;
+				unknown[nunk++] = c;
 			check_msg_cqe(&c, p->recv, p->par.recv_size, &payload);
 			break;
 		default:
@@ -2254,9 +2284,12 @@ static void cp_reap(struct cport *p)
 	st_rel(p->cq_head, tail);
 	/* A message can precede the completion of the CREATE or HOST. */
 	for (k = 0; k < nunk; k++)
-		if (!ever_has(p, unknown[k]) && !p->ever_full && !failed_create)
-			FAIL(22, "event for actor %" PRIu64 " never hosted by %s",
-			     unknown[k], port_str(p, cb, sizeof(cb)));
+		if (!ever_has(p, unknown[k].actor) && !p->ever_full &&
+		    !failed_create)
+			FAIL(22, "event %s for actor %" PRIu64 " never hosted by %s (of this worker's ports, hosted by: %s)",
+			     cqe_str(&unknown[k], eb, sizeof(eb)),
+			     (u64)unknown[k].actor, port_str(p, cb, sizeof(cb)),
+			     hosts_str(unknown[k].actor, hb, sizeof(hb)));
 	for (; p->ff_head != p->ff_tail; p->ff_head++)
 		if (ff_must_complete(&p->fifo[p->ff_head % p->ff_cap]))
 			report_missing(p, &p->fifo[p->ff_head % p->ff_cap],
