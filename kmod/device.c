@@ -25,16 +25,7 @@ unsigned int vactor_mailbox_max = 1024;
 /* 0 would refuse every message that can't go straight into a CQ. */
 static int mailbox_max_set(const char *val, const struct kernel_param *kp)
 {
-	unsigned int n;
-	int ret;
-
-	ret = kstrtouint(val, 0, &n);
-	if (ret)
-		return ret;
-	if (n < 1 || n > VACTOR_MAILBOX_LIMIT)
-		return -EINVAL;
-	WRITE_ONCE(vactor_mailbox_max, n);
-	return 0;
+	return param_set_uint_minmax(val, kp, 1, VACTOR_MAILBOX_LIMIT);
 }
 
 static const struct kernel_param_ops mailbox_max_ops = {
@@ -53,9 +44,20 @@ MODULE_PARM_DESC(mailbox_max, "messages an actor's kernel mailbox holds before s
  * occasional probe (wait_budget()).  0: always sleep at once.
  */
 static unsigned int vactor_wait_spin_us = 50;
-module_param_named(wait_spin_us, vactor_wait_spin_us, uint, 0644);
-MODULE_PARM_DESC(wait_spin_us, "microseconds ENTER spins for completions before sleeping, while spinning pays on the port (default 50, at most 1000, 0: never)");
 #define VACTOR_WAIT_SPIN_MAX_US	1000U
+
+static int wait_spin_us_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, VACTOR_WAIT_SPIN_MAX_US);
+}
+
+static const struct kernel_param_ops wait_spin_us_ops = {
+	.set = wait_spin_us_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(wait_spin_us, &wait_spin_us_ops, &vactor_wait_spin_us, 0644);
+MODULE_PARM_DESC(wait_spin_us, "microseconds ENTER spins for completions before sleeping, while spinning pays on the port (default 50, 0..1000, 0: never)");
 /*
  * After this many spins in a row that ended in a sleep, a port spins only
  * once every VACTOR_WAIT_SPIN_PROBE waits, to notice when spinning pays
@@ -234,8 +236,7 @@ static bool wait_spin(struct vactor_port *port, u32 min, struct wait_snap *snap,
  */
 static u64 wait_budget(struct vactor_port *port)
 {
-	u64 spin = (u64)min(READ_ONCE(vactor_wait_spin_us),
-			    VACTOR_WAIT_SPIN_MAX_US) * NSEC_PER_USEC;
+	u64 spin = (u64)READ_ONCE(vactor_wait_spin_us) * NSEC_PER_USEC;
 	u32 skipped;
 
 	if (!spin || READ_ONCE(port->spin_misses) < VACTOR_WAIT_SPIN_MISSES)

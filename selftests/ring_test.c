@@ -623,12 +623,6 @@ TEST_F(ready, libvact_wait_times_out_etime)
  * at a signal.
  */
 
-/* The documented default, as the module loaded (the fixture restores it). */
-TEST(wait_spin_default_50us)
-{
-	EXPECT_EQ(50, module_param_read(WAIT_SPIN_PARAM));
-}
-
 FIXTURE(spin) {
 	struct vact_port p;
 	uint64_t me;

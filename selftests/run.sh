@@ -24,7 +24,7 @@
 
 DIR=$(cd "$(dirname "$0")" && pwd)
 KO=${VACTOR_KO:-/vactor.ko}
-TESTS=${VACTOR_TESTS:-"ring names badinput backpressure perm msg batch uring exit usermem runtime ${VACTOR_EXTRA_TESTS:-} modload"}
+TESTS=${VACTOR_TESTS:-"ring params names badinput backpressure perm msg batch uring exit usermem runtime ${VACTOR_EXTRA_TESTS:-} modload"}
 TMP=${TMPDIR:-/tmp}/vactor-run.$$
 
 pass=0
