@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sched.h>
 
 #include "vactor_test.h"
 
@@ -191,6 +193,33 @@ TEST_F(setup, mmap_before_setup_ebadfd)
 				    MAP_SHARED, VACTOR_OFF_SQ));
 	EXPECT_EQ(EBADFD, map_errno(self->fd, page_size(), PROT_READ,
 				    MAP_SHARED, VACTOR_OFF_RECV));
+}
+
+/*
+ * No /dev/vactor (the module is not loaded): libvact says so with ENODEV,
+ * not open()'s ENOENT, which its callers read as "no such actor".  The
+ * child hides the node under an empty /dev in a mount namespace of its own.
+ */
+TEST(libvact_open_without_device_node_enodev)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct vact_port p;
+
+		if (unshare(CLONE_NEWNS) ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("tmpfs", "/dev", "tmpfs", 0, NULL))
+			_exit(100);
+		_exit(vact_port_open(&p, NULL) == -ENODEV ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_NE(100, WEXITSTATUS(status)) TH_LOG("no mount namespace to hide /dev/vactor in");
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 /* ---- badparams: every out-of-range setup field, EINVAL each ---- */

@@ -153,8 +153,9 @@ int vact_port_open(struct vact_port *port, struct vactor_params *params)
 		memset(&p, 0, sizeof(p));
 
 	port->fd = open(VACTOR_DEVICE, O_RDWR | O_CLOEXEC);
+	/* No node: the module is not loaded, whatever ENOENT means elsewhere. */
 	if (port->fd < 0)
-		return -errno;
+		return errno == ENOENT ? -ENODEV : -errno;
 	if (ioctl(port->fd, VACTOR_IOC_SETUP, &p) < 0) {
 		err = -errno;
 		goto fail;
