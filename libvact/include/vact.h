@@ -87,7 +87,8 @@ struct vactor_sqe *vact_get_sqe(struct vact_port *port);
 /* Publishes prepared SQEs and enters the kernel; returns SQEs consumed. */
 int vact_submit(struct vact_port *port);
 /* As vact_submit, then waits until wait_nr CQEs are ready.
- * timeout_ns < 0: no timeout.  -ETIME when it expires. */
+ * timeout_ns < 0: no timeout.  Returns the SQEs consumed even if the wait
+ * then timed out; -ETIME (-EINTR) only when none were. */
 int vact_submit_and_wait(struct vact_port *port, unsigned int wait_nr,
 			 int64_t timeout_ns);
 
