@@ -211,22 +211,30 @@ bool vactor_sq_has_room(struct vactor_port *port)
 
 /* ---- CQ ---- */
 
-/* Reads the userspace-written CQ head; false if it can't be right. */
+/*
+ * Reads the userspace-written CQ head; false if it can't be right.  It may
+ * only move forward, from the last head read here up to the tail: entries
+ * behind a head the kernel has seen are consumed, and their receive-area
+ * bytes may have been reused.  A head moved back would also make a close
+ * redeliver them all again (vactor_cq_window()), at whatever length their
+ * records say.  cq_lock held.
+ */
 static bool cq_user_head(struct vactor_port *port, u32 *head)
 {
 	/* Pairs with userspace's release: it is done reading those CQEs. */
 	u32 h = smp_load_acquire(port->cq_head);
 
-	if (port->cq_ktail - h > port->cq_entries) {
+	lockdep_assert_held(&port->cq_lock);
+	if (h - port->cq_head_seen > port->cq_ktail - port->cq_head_seen) {
 		if (!port->cq_corrupt)
 			pr_warn_ratelimited("vactor: port %u: CQ head %u outside [%u, %u]\n",
-					    port->id, h,
-					    port->cq_ktail - port->cq_entries,
+					    port->id, h, port->cq_head_seen,
 					    port->cq_ktail);
 		port->cq_corrupt = true;
 		return false;
 	}
 	port->cq_corrupt = false;
+	port->cq_head_seen = h;
 	*head = h;
 	return true;
 }

@@ -190,6 +190,7 @@ struct vactor_port {
 	struct vactor_cq_slot *cq_slots;
 	u32 cq_entries;
 	u32 cq_ktail;
+	u32 cq_head_seen;		/* the last CQ head found good */
 	u32 cq_reserved;		/* slots held for our own completions */
 	u64 data_tail;			/* receive-area position, free-running */
 	struct list_head ready;		/* hosted actors with waiting messages */

@@ -469,6 +469,73 @@ TEST_F(rings, cq_head_fixed_works_again)
 	healthy_ok(_metadata, &self->p, self->a);
 }
 
+/*
+ * Consumed CQEs stay consumed: a head moved back behind one the kernel has
+ * read (each ENTER reads it) is refused like any corrupted index.
+ */
+TEST_F(rings, cq_head_moved_back_einval_then_recovers)
+{
+	unsigned int tail;
+
+	nop_goes_through_ok(_metadata, &self->p);
+	vact_prep_nop(vact_get_sqe(&self->p), 0x90);
+	/* This ENTER reads head 1: the kernel has seen entry 0 consumed. */
+	nop_goes_through_ok(_metadata, &self->p);
+	tail = load_acquire(self->p.cq.tail);
+	ASSERT_EQ(2, tail);
+	store_release(self->p.cq.head, 0);
+	vact_prep_nop(vact_get_sqe(&self->p), 0x90);
+	sq_publish(&self->p);
+	EXPECT_EQ(-EINVAL, enter_raw(self->p.fd, 1, 0, 0, 0));
+	EXPECT_EQ(-EINVAL, enter_raw(self->p.fd, 0, 0,
+				     VACTOR_ENTER_GETEVENTS, 0));
+	EXPECT_EQ(2, load_acquire(self->p.sq.head));
+	EXPECT_EQ(tail, load_acquire(self->p.cq.tail));
+	/* Back only as far as the head the kernel read: accepted. */
+	store_release(self->p.cq.head, 1);
+	EXPECT_EQ(0, enter_raw(self->p.fd, 0, 0, VACTOR_ENTER_GETEVENTS, 0));
+	store_release(self->p.cq.head, tail);
+	nop_goes_through_ok(_metadata, &self->p);
+	healthy_ok(_metadata, &self->p, self->a);
+}
+
+/*
+ * A port closed with its CQ head moved back gives nothing back: the
+ * messages behind the head the kernel read were consumed, so none of them
+ * is redelivered (each would cost the kernel a copy, at whatever length
+ * its record says).  The close drops the port's window, as for any
+ * corrupted head.
+ */
+TEST_F(rings, cq_head_moved_back_at_close_redelivers_nothing)
+{
+	unsigned char buf[VACTOR_INLINE_MAX];
+	struct vactor_cqe cqe;
+	struct vact_port n;
+	uint64_t i;
+
+	nop_goes_through_ok(_metadata, &self->p);
+	for (i = 0; i < 4; i++) {
+		pattern_fill(buf, sizeof(buf), 0, i);
+		ASSERT_EQ(0, vact_send(&self->p, self->a, self->a, buf,
+				       sizeof(buf), i));
+		ASSERT_EQ(0, reap(&self->p, &cqe, WAIT_NS));
+		ASSERT_EQ(VACTOR_EV_MSG, cqe.event);
+		ASSERT_EQ(i, cqe.tag);
+	}
+	/* This ENTER reads the head past all four. */
+	vact_prep_nop(vact_get_sqe(&self->p), 0x90);
+	nop_goes_through_ok(_metadata, &self->p);
+	/* Back to the first message, still inside the CQ's window. */
+	store_release(self->p.cq.head, 1);
+	vact_port_close(&self->p);
+
+	ASSERT_EQ(0, port_open(&n, 0, 0, 0, 0));
+	ASSERT_EQ(0, vact_host(&n, self->a));
+	EXPECT_TRUE(cq_idle(&n));
+	EXPECT_EQ(0, vact_destroy(&n, self->a));
+	vact_port_close(&n);
+}
+
 TEST_F(rings, cq_full_of_own_completions_ebusy)
 {
 	unsigned int i, n = self->p.cq.entries;

@@ -2710,6 +2710,18 @@ static void cp_corrupt_sq(struct cport *p)
 	cp_publish(p, p->sqt);
 }
 
+/* Makes the kernel read (and take) this port's CQ head as it is now. */
+static void cq_sync(struct cport *p)
+{
+	struct vactor_enter e = { .flags = VACTOR_ENTER_GETEVENTS };
+	int ret = ioctl(atomic_load(&p->fd), VACTOR_IOC_ENTER, &e);
+
+	add_ops(1);
+	if (ret)
+		FAIL(errno + 700, "ENTER{0, min 0} with the CQ head good: %d %s",
+		     ret, ret < 0 ? ename(errno) : "");
+}
+
 static void cp_corrupt_cq(struct cport *p)
 {
 	u32 tail, bad;
@@ -2719,13 +2731,18 @@ static void cp_corrupt_cq(struct cport *p)
 	tail = ld_acq(p->cq_tail);
 	cp_bump(p);
 	p->cq_odd = true;
+	p->cq_bad = true;
 	if (pm(700)) {
-		/* Outside [tail - entries, tail]. */
+		/* Ahead of the tail. */
 		bad = tail + 1 + rn(pm(500) ? 8 : UINT32_MAX - p->cq_n - 2);
-		p->cq_bad = true;
 	} else {
-		/* Backwards within the window: CQEs "unconsumed" again. */
-		bad = tail - rn(p->cq_n + 1);
+		/*
+		 * Behind a head the kernel has read, within the CQ's window or
+		 * not: consumed CQEs stay consumed.  A wait that returns at
+		 * once makes the kernel read ours first.
+		 */
+		cq_sync(p);
+		bad = p->cqh - 1 - rn(pm(500) ? p->cq_n : UINT32_MAX - 1);
 	}
 	st_rel(p->cq_head, bad);
 	switch (rn(4)) {
