@@ -173,6 +173,7 @@ struct vactor_actor *vactor_actor_create(struct vactor_table *t,
 	a->table = t;
 	vactor_user_hold(owner);
 	a->owner = owner;
+	a->uid = owner->uid;
 	return a;
 }
 

@@ -44,6 +44,10 @@ static void actors_stop(struct seq_file *m, void *v)
 		vactor_actor_put(v);
 }
 
+/*
+ * @a may have been destroyed since actors_next() found it (its reference
+ * keeps the memory, not its owner): only fields that outlive that are read.
+ */
 static int actors_show(struct seq_file *m, void *v)
 {
 	struct vactor_actor *a = v;
@@ -68,7 +72,7 @@ static int actors_show(struct seq_file *m, void *v)
 		   a->id, a->name[0] ? a->name : "-", a->type,
 		   vactor_state_name(state), pid, port, 0, depth,
 		   READ_ONCE(a->msgs_in), READ_ONCE(a->msgs_out), 0, 0,
-		   from_kuid_munged(seq_user_ns(m), a->owner->uid));
+		   from_kuid_munged(seq_user_ns(m), a->uid));
 	return 0;
 }
 

@@ -105,6 +105,7 @@ struct vactor_actor {
 	u32 flags;			/* VACTOR_ACTOR_* */
 	struct vactor_table *table;	/* referenced until destroyed */
 	struct vactor_user *owner;	/* its creator; referenced likewise */
+	kuid_t uid;			/* owner's, for readers that outlive it */
 	refcount_t ref;
 	struct rhash_head name_node;
 	struct rcu_head rcu;
