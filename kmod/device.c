@@ -295,12 +295,10 @@ static int vactor_wait_cqes(struct vactor_port *port, u32 min, u32 flags,
 			spin = min_t(u64, spin, left);
 		}
 		if (spin) {
-			bool hit = wait_spin(port, min, &snap, spin);
-
-			wait_spin_result(port, hit);
+			wait_spin_result(port, wait_spin(port, min, &snap, spin));
 			spin = 0;
-			if (hit)
-				continue;
+			/* Count again, and what is left of the timeout too. */
+			continue;
 		}
 		/* No deadline, no hrtimer to set up on the stack. */
 		if (deadline == KTIME_MAX)
