@@ -25,15 +25,9 @@ FIXTURE(bp) {
 
 FIXTURE_SETUP(bp)
 {
-	self->mailbox_max = module_param_read(MAILBOX_MAX_PARAM);
-	ASSERT_LT(0, self->mailbox_max) TH_LOG("%s: %s", MAILBOX_MAX_PARAM,
-					      strerror((int)-self->mailbox_max));
 	/* The smallest receive area makes the large-payload tests bite. */
-	ASSERT_EQ(0, port_open(&self->r, RX_SQ, RX_CQ, 0, VACTOR_MSG_MAX));
-	ASSERT_EQ(RX_CQ, self->r.cq.entries);
-	ASSERT_EQ(0, port_open(&self->s, 0, 0, 0, 0));
-	ASSERT_EQ(0, vact_create(&self->r, NULL, 0, &self->ra));
-	ASSERT_EQ(0, vact_create(&self->s, NULL, 0, &self->sa));
+	tiny_receiver_ok(_metadata, &self->mailbox_max, &self->r, RX_SQ, RX_CQ,
+			 &self->s, &self->ra, &self->sa);
 }
 
 FIXTURE_TEARDOWN(bp)

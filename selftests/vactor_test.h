@@ -210,6 +210,28 @@ static inline int module_param_write(const char *path, long value)
 	return ret;
 }
 
+/*
+ * The backpressure set-up: *mailbox_max as the module has it, a receiver
+ * port r with rx_sq SQ and rx_cq CQ entries and the smallest receive area
+ * (VACTOR_MSG_MAX: large payloads wait for room), a sender port s, and an
+ * actor on each (ra, sa).
+ */
+static inline void tiny_receiver_ok(struct __test_metadata *_metadata,
+				    long *mailbox_max, struct vact_port *r,
+				    unsigned int rx_sq, unsigned int rx_cq,
+				    struct vact_port *s, uint64_t *ra,
+				    uint64_t *sa)
+{
+	*mailbox_max = module_param_read(MAILBOX_MAX_PARAM);
+	ASSERT_LT(0, *mailbox_max) TH_LOG("%s: %s", MAILBOX_MAX_PARAM,
+					  strerror((int)-*mailbox_max));
+	ASSERT_EQ(0, port_open(r, rx_sq, rx_cq, 0, VACTOR_MSG_MAX));
+	ASSERT_EQ(rx_cq, r->cq.entries);
+	ASSERT_EQ(0, port_open(s, 0, 0, 0, 0));
+	ASSERT_EQ(0, vact_create(r, NULL, 0, ra));
+	ASSERT_EQ(0, vact_create(s, NULL, 0, sa));
+}
+
 /* A name unique to this test process: actors outlive their ports. */
 static inline void unique_name(char *buf, size_t size, const char *what)
 {
