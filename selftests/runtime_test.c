@@ -770,6 +770,93 @@ TEST_F_TIMEOUT(rt, stop_kill_fail, 120)
 	EXPECT_EQ(1, st.actors);
 }
 
+/*
+ * An actor that replies and then stops in the same turn, and says goodbye
+ * from stop(): both messages go out before its DESTROY (the kernel would
+ * refuse a send from an actor it no longer has).
+ */
+static int last_word_message(struct vact_ctx *ctx, const struct vact_msg *msg)
+{
+	int ret = 0;
+
+	if (msg->flags & VACT_MSG_REQUEST)
+		ret = vact_ctx_reply(ctx, msg, "bye", 3);
+	return ret ?: vact_ctx_stop(ctx);
+}
+
+static void last_word_stop(struct vact_ctx *ctx)
+{
+	const uint64_t *witness = vact_ctx_data(ctx);
+
+	vact_ctx_send(ctx, *witness, NULL, 0, 99);
+}
+
+static const struct vact_actor_type last_word_type = {
+	.name = "last_word",
+	.message = last_word_message,
+	.stop = last_word_stop,
+};
+
+TEST_F_TIMEOUT(rt, stop_after_reply_sends_both, 120)
+{
+	struct vact_spawn_opts eo = { .flags = VACT_SPAWN_WORKER, .worker = 1 };
+	struct vact_spawn_opts lo = { .flags = VACT_SPAWN_WORKER, .worker = 0 };
+	uint64_t witness, lw;
+	char buf[8] = { 0 };
+
+	ASSERT_EQ(0, vact_runtime_spawn(self->rt, &echo_type, &eo, &witness));
+	lo.data = &witness;
+	ASSERT_EQ(0, vact_runtime_spawn(self->rt, &last_word_type, &lo, &lw));
+	EXPECT_EQ(3, vact_runtime_request(self->rt, lw, "?", 1, buf,
+					  sizeof(buf), WAIT_NS));
+	EXPECT_EQ(0, memcmp(buf, "bye", 3));
+	/* stop()'s goodbye reached the witness. */
+	EXPECT_EQ(99, wait_note());
+}
+
+/*
+ * stop() and deactivate() that call vact_ctx_stop() as the runtime stops:
+ * each actor leaves once (one stop(), one note), nothing is freed twice.
+ */
+static void restopper_stop(struct vact_ctx *ctx)
+{
+	note(vact_ctx_self(ctx));
+	vact_ctx_stop(ctx);
+}
+
+static int restopper_deactivate(struct vact_ctx *ctx, void *buf, size_t cap)
+{
+	vact_ctx_stop(ctx);
+	return 0;
+}
+
+static const struct vact_actor_type restopper_type = {
+	.name = "restopper",
+	.message = stopper_message,
+	.stop = restopper_stop,
+	.deactivate = restopper_deactivate,
+};
+
+TEST(runtime_stop_with_stopping_callbacks)
+{
+	struct vact_spawn_opts plain = { 0 };
+	struct vact_spawn_opts durable = { .flags = VACT_SPAWN_DURABLE };
+	struct vact_runtime_opts o = { .workers = 1 };
+	struct vact_runtime *rt;
+	uint64_t a, b;
+
+	ASSERT_EQ(0, pipe(note_pipe));
+	ASSERT_EQ(0, vact_runtime_start(&rt, &o));
+	ASSERT_EQ(0, vact_runtime_spawn(rt, &restopper_type, &plain, &a));
+	ASSERT_EQ(0, vact_runtime_spawn(rt, &restopper_type, &durable, &b));
+	EXPECT_EQ(0, vact_runtime_stop(rt));
+	close(note_pipe[1]);
+	/* Only the plain one is stopped; the durable one goes dormant. */
+	EXPECT_EQ(a, wait_note());
+	EXPECT_EQ(~0ULL, wait_note());
+	close(note_pipe[0]);
+}
+
 /* ---- durable actors: deactivate, dormant, adopt ---- */
 
 struct durable {

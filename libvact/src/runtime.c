@@ -91,6 +91,7 @@ struct worker {
 	struct actor **stops_tail;
 	struct ovf *ovf;		/* sends waiting for SQ room, FIFO */
 	struct ovf **ovf_tail;
+	bool send_now;			/* in stop(): sends go out at once */
 	uint64_t next_timer, next_corr;
 
 	pthread_mutex_t inbox_lock;
@@ -408,6 +409,18 @@ static int worker_send(struct worker *w, uint64_t from, uint64_t to,
 	ret = check_payload(data, len);
 	if (ret)
 		return ret;
+	if (w->send_now && !w->ovf) {
+		struct vactor_sqe sqe;
+
+		ret = vact_prep_send(&w->port, &sqe, from, to, data, len, tag);
+		if (!ret) {
+			sqe.user_data = user_data;
+			ret = vact_call(&w->port, &sqe, NULL);
+		}
+		if (!ret)
+			ST_INC(w, sent);
+		return ret;
+	}
 	if (!w->ovf) {
 		ret = ring_send(w, from, to, data, len, tag, user_data);
 		if (ret != -EBUSY && ret != -ENOSPC)
@@ -480,6 +493,13 @@ static struct actor *actor_get(struct worker *w, uint64_t id)
 	return n ? (struct actor *)n : NULL;
 }
 
+/*
+ * Stops @a once the current callback returns.  What the worker queued until
+ * now, @a's last sends among it (a reply just before vact_ctx_stop()), goes
+ * to the kernel at once, while @a still exists there: the DESTROY comes
+ * before this round's later sends, which then find @a gone (ENOENT).  Only
+ * sends still waiting for ring room (the overflow list) can miss it.
+ */
 static void request_stop(struct worker *w, struct actor *a)
 {
 	if (a->stopping)
@@ -488,6 +508,8 @@ static void request_stop(struct worker *w, struct actor *a)
 	a->next = NULL;
 	*w->stops_tail = a;
 	w->stops_tail = &a->next;
+	if (vact_sq_pending(&w->port))
+		vact_submit(&w->port);
 }
 
 static void free_timer(struct worker *w, struct timer *t)
@@ -545,14 +567,21 @@ static void actor_free(struct worker *w, struct actor *a)
 	free(a);
 }
 
-/* stop() (if owed), DESTROY in the kernel, forget it. */
+/*
+ * stop() (if owed), DESTROY in the kernel, forget it.  stop()'s sends go
+ * out at once, before the DESTROY that would make the kernel refuse them.
+ */
 static void actor_destroy(struct worker *w, struct actor *a)
 {
 	struct vactor_sqe sqe;
 
+	/* From here on, a vact_ctx_stop() of its own changes nothing. */
+	a->stopping = true;
 	if (a->active && a->type->stop) {
 		w->ctx.a = a;
+		w->send_now = true;
 		a->type->stop(&w->ctx);
+		w->send_now = false;
 		w->ctx.a = NULL;
 	}
 	vact_prep_destroy(&sqe, a->node.key, 0);
@@ -957,6 +986,8 @@ static void worker_shutdown(struct worker *w)
 				actor_destroy(w, a);
 				continue;
 			}
+			/* Leaving: its own vact_ctx_stop() changes nothing. */
+			a->stopping = true;
 			if (a->active && a->type->deactivate) {
 				if (!buf)
 					buf = malloc(VACT_CHECKPOINT_MAX);
@@ -975,7 +1006,6 @@ static void worker_shutdown(struct worker *w)
 		}
 	}
 	free(buf);
-	run_stops(w);
 	if (vact_sq_pending(&w->port))
 		vact_submit(&w->port);
 }
