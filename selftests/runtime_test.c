@@ -857,6 +857,49 @@ TEST(runtime_stop_with_stopping_callbacks)
 	close(note_pipe[0]);
 }
 
+/*
+ * Delays too long for the clock: a timer that never fires, not one that
+ * wraps around and fires at once (or, periodic, on every round).
+ */
+static int farsighted_message(struct vact_ctx *ctx, const struct vact_msg *msg)
+{
+	uint64_t self = vact_ctx_self(ctx);
+	int ret;
+
+	if (msg->flags & VACT_MSG_TICK) {
+		note(11);
+		return 0;
+	}
+	if (msg->tag != 1) {
+		note(msg->tag);
+		return 0;
+	}
+	ret = vact_ctx_send_after(ctx, self, UINT64_MAX, NULL, 0, 10, NULL);
+	ret = ret ?: vact_ctx_timer_start(ctx, UINT64_MAX, 11, NULL);
+	ret = ret ?: vact_ctx_timer_start(ctx, (uint64_t)INT64_MAX, 11, NULL);
+	return ret ?: vact_ctx_send_after(ctx, self, MS, NULL, 0, 12, NULL);
+}
+
+static const struct vact_actor_type farsighted_type = {
+	.name = "farsighted",
+	.message = farsighted_message,
+};
+
+TEST_F_TIMEOUT(rt, timer_too_far_never_fires, 120)
+{
+	uint64_t id;
+
+	ASSERT_EQ(0, vact_runtime_spawn(self->rt, &farsighted_type, NULL, &id));
+	ASSERT_EQ(0, vact_runtime_send(self->rt, id, NULL, 0, 1));
+	EXPECT_EQ(12, wait_note());
+	/* The workers still stop (a timer due on every round would not). */
+	EXPECT_EQ(0, vact_runtime_stop(self->rt));
+	self->rt = NULL;
+	close(note_pipe[1]);
+	note_pipe[1] = -1;
+	EXPECT_EQ(~0ULL, wait_note());
+}
+
 /* ---- durable actors: deactivate, dormant, adopt ---- */
 
 struct durable {

@@ -866,10 +866,10 @@ static int fire_timers(struct worker *w)
 				break;
 			}
 			/* Next period; a late worker skips, never fires early. */
-			t->deadline += t->interval;
+			t->deadline = vact_deadline(t->deadline, t->interval);
 			now = vact_now_ns();
 			if (t->deadline <= now)
-				t->deadline = now + t->interval;
+				t->deadline = vact_deadline(now, t->interval);
 			if (theap_push(&w->heap, t))
 				free_timer(w, t);
 			break;
@@ -917,7 +917,7 @@ static void worker_wait(struct worker *w, int64_t until)
 static int run_once(struct worker *w, int64_t timeout_ns)
 {
 	int64_t deadline = timeout_ns < 0 ? -1 :
-			   (int64_t)(vact_now_ns() + (uint64_t)timeout_ns);
+			   (int64_t)vact_deadline(vact_now_ns(), (uint64_t)timeout_ns);
 
 	for (;;) {
 		struct vactor_cqe *cqe;
@@ -1473,7 +1473,7 @@ static struct timer *timer_new(struct worker *w, enum timer_kind kind,
 		return NULL;
 	t->kind = kind;
 	t->actor = actor;
-	t->deadline = vact_now_ns() + delay_ns;
+	t->deadline = vact_deadline(vact_now_ns(), delay_ns);
 	if (len)
 		memcpy(t->data, data, len);
 	t->len = len;

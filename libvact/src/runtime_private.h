@@ -83,4 +83,14 @@ static inline uint64_t vact_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * @ns from @from, as a deadline the worker loop can compare as int64_t:
+ * a delay too long for that means never, not a wrapped time that is due at
+ * once.
+ */
+static inline uint64_t vact_deadline(uint64_t from, uint64_t ns)
+{
+	return ns >= (uint64_t)INT64_MAX - from ? (uint64_t)INT64_MAX : from + ns;
+}
+
 #endif /* VACT_RUNTIME_PRIVATE_H */
