@@ -900,6 +900,54 @@ TEST_F_TIMEOUT(rt, timer_too_far_never_fires, 120)
 	EXPECT_EQ(~0ULL, wait_note());
 }
 
+/*
+ * Without spinning, an actor spawned onto the worker that runs the spawning
+ * callback is activated at once: the worker looks at its inbox before it
+ * sleeps.
+ */
+static int child_activate(struct vact_ctx *ctx, const void *ckpt, size_t len)
+{
+	note(5);
+	return 0;
+}
+
+static const struct vact_actor_type child_type = {
+	.name = "child",
+	.activate = child_activate,
+	.message = stopper_message,
+};
+
+static int spawner_activate(struct vact_ctx *ctx, const void *ckpt, size_t len)
+{
+	struct vact_runtime *rt = vact_ctx_data(ctx);
+	struct vact_spawn_opts o = { .flags = VACT_SPAWN_WORKER, .worker = 0 };
+
+	return vact_runtime_spawn(rt, &child_type, &o, NULL);
+}
+
+static const struct vact_actor_type spawner_type = {
+	.name = "spawner",
+	.activate = spawner_activate,
+	.message = stopper_message,
+};
+
+TEST(nospin_spawn_onto_own_worker)
+{
+	struct vact_runtime_opts o = { .workers = 1,
+				       .flags = VACT_RUNTIME_NOSPIN };
+	struct vact_spawn_opts so = { 0 };
+	struct vact_runtime *rt;
+
+	ASSERT_EQ(0, pipe(note_pipe));
+	ASSERT_EQ(0, vact_runtime_start(&rt, &o));
+	so.data = rt;
+	ASSERT_EQ(0, vact_runtime_spawn(rt, &spawner_type, &so, NULL));
+	EXPECT_EQ(5, wait_note());
+	EXPECT_EQ(0, vact_runtime_stop(rt));
+	close(note_pipe[0]);
+	close(note_pipe[1]);
+}
+
 /* ---- durable actors: deactivate, dormant, adopt ---- */
 
 struct durable {

@@ -892,12 +892,15 @@ static void worker_wait(struct worker *w, int64_t until)
 	unsigned int flags = VACTOR_ENTER_GETEVENTS;
 	uint64_t left = 0;
 
-	if (!(w->rt->flags & VACT_RUNTIME_NOSPIN)) {
+	if (!(w->rt->flags & VACT_RUNTIME_NOSPIN))
 		spin_wait_cq(&w->port, w->rt->spin_ns, &w->inbox_ready);
-		if (vact_cq_ready(&w->port) ||
-		    atomic_load_explicit(&w->inbox_ready, memory_order_acquire))
-			return;
-	}
+	/*
+	 * Spinning or not: a callback of this round may have spawned onto
+	 * this worker, which sends itself no wake-up (wake_worker()).
+	 */
+	if (vact_cq_ready(&w->port) ||
+	    atomic_load_explicit(&w->inbox_ready, memory_order_acquire))
+		return;
 	if (until >= 0) {
 		uint64_t now = vact_now_ns();
 
