@@ -578,6 +578,9 @@ static void actor_destroy(struct worker *w, struct actor *a)
 	/* From here on, a vact_ctx_stop() of its own changes nothing. */
 	a->stopping = true;
 	if (a->active && a->type->stop) {
+		/* Its queued sends first: per-pair order. */
+		if (vact_sq_pending(&w->port))
+			vact_submit(&w->port);
 		w->ctx.a = a;
 		w->send_now = true;
 		a->type->stop(&w->ctx);
