@@ -948,6 +948,74 @@ TEST(nospin_spawn_onto_own_worker)
 	close(note_pipe[1]);
 }
 
+/*
+ * Fire-and-forget sends whose targets die leave reports in the client
+ * port's CQ.  More of them than the CQ holds, with no request waiting,
+ * must not pile up in the kernel (in the client actor's mailbox, where they
+ * would also leave no room for a later reply).  A raw port with a full CQ
+ * hosts each target, so the client's sends wait in the target's mailbox
+ * and come back as EV_UNDELIVERED reports when it is destroyed.
+ */
+#define REPORT_MAILBOX	4
+#define REPORT_TARGETS	300	/* 1200 reports: past the client CQ's 1024 */
+
+/* Messages waiting in kernel mailboxes, over all actors: /proc's column. */
+static long mailboxes_total(void)
+{
+	char line[512], name[128], type[32], state[32];
+	unsigned long long id;
+	long total = 0, pid, port, parent, mb;
+	FILE *f = fopen("/proc/vactor/actors", "r");
+
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f)) {
+		fclose(f);
+		return -EIO;
+	}
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llu %127s %31s %31s %ld %ld %ld %ld", &id, name,
+			   type, state, &pid, &port, &parent, &mb) == 8)
+			total += mb;
+	fclose(f);
+	return total;
+}
+
+TEST(client_reports_leave_room_for_replies)
+{
+	struct vact_runtime_opts o = { .workers = 1 };
+	struct vact_runtime *rt;
+	struct vact_port p;
+	uint64_t echo, x;
+	long saved;
+	char buf[8];
+	int i, k;
+
+	saved = module_param_read(MAILBOX_MAX_PARAM);
+	ASSERT_LT(0, saved);
+	ASSERT_EQ(0, module_param_write(MAILBOX_MAX_PARAM, REPORT_MAILBOX));
+	ASSERT_EQ(0, vact_runtime_start(&rt, &o));
+	ASSERT_EQ(0, vact_runtime_spawn(rt, &echo_type, NULL, &echo));
+	/* Its CQ filled and never reaped: what comes next waits. */
+	ASSERT_EQ(0, port_open(&p, 2, 2, 0, 0));
+	ASSERT_EQ(0, vact_create(&p, NULL, 0, &x));
+	for (k = 0; k < 2; k++)
+		ASSERT_EQ(0, vact_runtime_send(rt, x, NULL, 0, k));
+	for (i = 0; i < REPORT_TARGETS; i++) {
+		ASSERT_EQ(0, vact_create(&p, NULL, 0, &x));
+		for (k = 0; k < REPORT_MAILBOX; k++)
+			ASSERT_EQ(0, vact_runtime_send(rt, x, NULL, 0, k));
+		ASSERT_EQ(0, vact_destroy(&p, x));
+	}
+	/* The client reaped the reports as it sent: none waits. */
+	EXPECT_EQ(0, mailboxes_total());
+	EXPECT_EQ(1, vact_runtime_request(rt, echo, "?", 1, buf, sizeof(buf),
+					  WAIT_NS));
+	EXPECT_EQ(0, vact_runtime_stop(rt));
+	vact_port_close(&p);
+	EXPECT_EQ(0, module_param_write(MAILBOX_MAX_PARAM, saved));
+}
+
 /* ---- durable actors: deactivate, dormant, adopt ---- */
 
 struct durable {

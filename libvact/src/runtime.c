@@ -154,13 +154,23 @@ static int check_payload(const void *data, uint32_t len)
 
 /* --- the client port -------------------------------------------------------- */
 
-/* A synchronous send from the client actor; client_lock held. */
+static bool client_drain(struct vact_runtime *rt);
+
+/*
+ * A synchronous send from the client actor; client_lock held.  The client
+ * CQ is reaped first, unless a request's waiter is reaping it: otherwise
+ * reports for failed sends would pile up while no request waits, then fill
+ * the client actor's mailbox, and a later request's reply would be
+ * refused (EAGAIN).
+ */
 static int client_send_locked(struct vact_runtime *rt, uint64_t to,
 			      const void *data, uint32_t len, uint64_t tag)
 {
 	struct vactor_sqe sqe;
 	int ret;
 
+	if (!rt->reaping && client_drain(rt))
+		pthread_cond_broadcast(&rt->client_cond);
 	/* Its SQ is never used, so the whole send area is free each time. */
 	ret = vact_prep_send(&rt->client, &sqe, rt->client_actor, to, data,
 			     len, tag);
