@@ -3497,6 +3497,18 @@ static void s_submit(int pi)
 		FAIL(-ret + 240, "structured port %d: submit: %s", pi, ename(-ret));
 }
 
+/*
+ * Submits what the structured port has queued; true when the kernel took
+ * all of it, so that a CALL now does not overtake any of this port's SQEs.
+ */
+static bool s_sq_drained(int pi)
+{
+	const struct vact_port *p = &S->port[pi];
+
+	s_submit(pi);
+	return ld_acq(p->sq.head) == p->sq.sqe_tail;
+}
+
 /* One sequence-numbered message from actor @fi to @to. */
 static void s_send(int fi, u64 to, bool remote)
 {
@@ -3512,12 +3524,8 @@ static void s_send(int fi, u64 to, bool remote)
 	if (S->a[fi].lost || !S->open[pi])
 		return;
 	p = &S->port[pi];
-	if (call) {
-		/* A CALL must not overtake this port's SQEs: submit them first. */
-		s_submit(pi);
-		if (ld_acq(p->sq.head) != p->sq.sqe_tail)
-			return;
-	}
+	if (call && !s_sq_drained(pi))
+		return;
 	if (remote) {
 		seq = ++S->a[fi].xseq;
 		tag = ((u64)XMAGIC << 32) | seq;
@@ -3633,12 +3641,8 @@ static void s_send_batch(int fi, u64 to_fixed)
 	if (bi == SB_N)
 		return;
 	b = &S->sb[bi];
-	if (call) {
-		/* A CALL must not overtake this port's SQEs: submit them first. */
-		s_submit(pi);
-		if (ld_acq(p->sq.head) != p->sq.sqe_tail)
-			return;
-	}
+	if (call && !s_sq_drained(pi))
+		return;
 	ret = vact_batch_start(p, &vb, pm(100) ? BHDR + rn(4096) : 0);
 	if (ret == -ENOSPC && !call) {
 		s_submit(pi);
