@@ -154,6 +154,21 @@ static int check_payload(const void *data, uint32_t len)
 
 /* --- the client port -------------------------------------------------------- */
 
+/* One send as a synchronous CALL: no SQ slot or CQ room, its error at once. */
+static int call_send(struct vact_port *p, uint64_t from, uint64_t to,
+		     const void *data, uint32_t len, uint64_t tag,
+		     uint64_t user_data)
+{
+	struct vactor_sqe sqe;
+	int ret;
+
+	ret = vact_prep_send(p, &sqe, from, to, data, len, tag);
+	if (ret)
+		return ret;
+	sqe.user_data = user_data;
+	return vact_call(p, &sqe, NULL);
+}
+
 static bool client_drain(struct vact_runtime *rt);
 
 /*
@@ -166,16 +181,11 @@ static bool client_drain(struct vact_runtime *rt);
 static int client_send_locked(struct vact_runtime *rt, uint64_t to,
 			      const void *data, uint32_t len, uint64_t tag)
 {
-	struct vactor_sqe sqe;
 	int ret;
 
 	if (!rt->reaping && client_drain(rt))
 		pthread_cond_broadcast(&rt->client_cond);
-	/* Its SQ is never used, so the whole send area is free each time. */
-	ret = vact_prep_send(&rt->client, &sqe, rt->client_actor, to, data,
-			     len, tag);
-	if (!ret)
-		ret = vact_call(&rt->client, &sqe, NULL);
+	ret = call_send(&rt->client, rt->client_actor, to, data, len, tag, 0);
 	if (!ret)
 		atomic_fetch_add_explicit(&rt->client_sent, 1,
 					  memory_order_relaxed);
@@ -420,13 +430,7 @@ static int worker_send(struct worker *w, uint64_t from, uint64_t to,
 	if (ret)
 		return ret;
 	if (w->send_now && !w->ovf) {
-		struct vactor_sqe sqe;
-
-		ret = vact_prep_send(&w->port, &sqe, from, to, data, len, tag);
-		if (!ret) {
-			sqe.user_data = user_data;
-			ret = vact_call(&w->port, &sqe, NULL);
-		}
+		ret = call_send(&w->port, from, to, data, len, tag, user_data);
 		if (!ret)
 			ST_INC(w, sent);
 		return ret;
