@@ -9,21 +9,6 @@
 
 #include "vactor_test.h"
 
-/* Writes @s as it is (no number formatting): 0 or -errno. */
-static int param_write_str(const char *path, const char *s)
-{
-	int fd, ret = 0;
-	ssize_t n = (ssize_t)strlen(s);
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, (size_t)n) != n)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 FIXTURE(param) {
 	long saved;
 };
@@ -81,8 +66,8 @@ TEST_F(param, refuses_above_range_keeps_value)
 
 TEST_F(param, refuses_non_number_keeps_value)
 {
-	EXPECT_EQ(-EINVAL, param_write_str(variant->path, "fifty\n"));
-	EXPECT_EQ(-EINVAL, param_write_str(variant->path, "50us\n"));
+	EXPECT_EQ(-EINVAL, module_param_write_str(variant->path, "fifty\n"));
+	EXPECT_EQ(-EINVAL, module_param_write_str(variant->path, "50us\n"));
 	EXPECT_EQ(self->saved, module_param_read(variant->path));
 }
 

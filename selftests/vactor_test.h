@@ -194,20 +194,28 @@ static inline long module_param_read(const char *path)
 	return strtol(buf, NULL, 10);
 }
 
-/* Writes a module parameter: 0 or -errno. */
-static inline int module_param_write(const char *path, long value)
+/* Writes @s, as it is, to a module parameter: 0 or -errno. */
+static inline int module_param_write_str(const char *path, const char *s)
 {
-	char buf[32];
-	int fd, n, ret = 0;
+	ssize_t n = (ssize_t)strlen(s);
+	int fd, ret = 0;
 
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = snprintf(buf, sizeof(buf), "%ld\n", value);
-	if (write(fd, buf, (size_t)n) != n)
+	if (write(fd, s, (size_t)n) != n)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+/* Writes a module parameter: 0 or -errno. */
+static inline int module_param_write(const char *path, long value)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%ld\n", value);
+	return module_param_write_str(path, buf);
 }
 
 /*
